@@ -1,0 +1,146 @@
+"""The window engine: layout at the edge, rank padding to 3-D, dispatch to the kernels."""
+from __future__ import annotations
+
+import numpy as np
+
+from . import _kernels as K
+from ._spec import Windows
+
+MODE_MEAN, MODE_LP, MODE_L2, MODE_L1, MODE_LINF = 0, 1, 2, 3, 4
+DIV_REAL, DIV_PADDED, DIV_OVERRIDE = 0, 1, 2
+
+
+def to5(a: np.ndarray, cl: bool) -> np.ndarray:
+    """View ``a`` (rank 3-5) as rank 5 by inserting leading size-1 spatial dims (never copies)."""
+    miss = 5 - a.ndim
+    if miss == 0:
+        return a
+    at = 1 if cl else 2
+    return np.expand_dims(a, tuple(range(at, at + miss)))
+
+
+def out_shape(x_shape: tuple, win: Windows, cl: bool) -> tuple:
+    n = x_shape[0]
+    c = x_shape[-1] if cl else x_shape[1]
+    return (n, *win.out_shape, c) if cl else (n, c, *win.out_shape)
+
+
+def kernel_input(x: np.ndarray) -> np.ndarray:
+    """float16 is computed in float32 (exact for max, accumulators are float64 anyway)."""
+    return x.astype(np.float32) if x.dtype == np.float16 else x
+
+
+def _fill(dtype: np.dtype):
+    if dtype.kind == "f":
+        return dtype.type(-np.inf)
+    return np.iinfo(dtype).min
+
+
+def _geom(win: Windows) -> list:
+    base, klo, khi, dil = win.tables3()
+    args = []
+    for b, lo, hi in zip(base, klo, khi):
+        args += [b, lo, hi]
+    return args + list(dil)
+
+
+def max_reduce(x: np.ndarray, win: Windows, cl: bool, want_idx: bool):
+    """Windowed maximum (and the per-plane flat argmax when ``want_idx``)."""
+    shape = out_shape(x.shape, win, cl)
+    y = np.empty(shape, x.dtype)
+    idx = np.empty(shape if want_idx else (0,) * len(shape), np.int64)
+    xk = kernel_input(x)
+    yk = y if xk.dtype == x.dtype else np.empty(shape, xk.dtype)
+    if y.size:
+        kern = K.max_cl if cl else K.max_cf
+        kern(to5(xk, cl), to5(yk, cl), to5(idx, cl), want_idx, _fill(xk.dtype), *_geom(win))
+        if yk is not y:
+            y[...] = yk
+    return (y, idx) if want_idx else y
+
+
+def mean_dtype(dtype: np.dtype) -> np.dtype:
+    return dtype if dtype.kind == "f" else np.dtype(np.float64)
+
+
+def sum_reduce(x: np.ndarray, win: Windows, cl: bool, mode: int, p: float = 1.0,
+               divmode: int = DIV_REAL, override: float = 1.0) -> np.ndarray:
+    """Mean or Lp norm over each window, accumulated in float64."""
+    shape = out_shape(x.shape, win, cl)
+    y = np.empty(shape, mean_dtype(x.dtype))
+    xk = kernel_input(x)
+    yk = y if y.dtype != np.float16 else np.empty(shape, np.float32)
+    if y.size:
+        kern = K.sum_cl if cl else K.sum_cf
+        npad = (np.ones(1, np.int64),) * (3 - win.ndim) + win.npad
+        kern(to5(xk, cl), to5(yk, cl), mode, float(p), divmode, float(override), *_geom(win),
+             *npad)
+        if yk is not y:
+            y[...] = yk
+    return y
+
+
+# ---------------------------------------------------------------------------------------------
+# backward
+
+
+def _inverse(win: Windows) -> list:
+    """Per dimension (padded to 3): CSR lists of the outputs whose window holds each input cell."""
+    out = []
+    miss = 3 - win.ndim
+    for _ in range(miss):
+        out += [np.array([0, 1], np.int64), np.zeros(1, np.int64)]
+    for d in range(win.ndim):
+        n, d_ = win.in_shape[d], win.dilation[d]
+        rows: list[list[int]] = [[] for _ in range(n)]
+        for o in range(win.out_shape[d]):
+            b = int(win.base[d][o])
+            for k in range(int(win.klo[d][o]), int(win.khi[d][o])):
+                rows[b + k * d_].append(o)
+        ptr = np.zeros(n + 1, np.int64)
+        ptr[1:] = np.cumsum([len(r) for r in rows])
+        lst = np.array([o for r in rows for o in r], np.int64)
+        out += [ptr, lst if lst.size else np.zeros(1, np.int64)]
+    return out
+
+
+def grad_dtype(dtype: np.dtype) -> np.dtype:
+    return dtype if dtype.kind == "f" else np.dtype(np.float64)
+
+
+def max_backward(x_shape: tuple, x_dtype: np.dtype, win: Windows, cl: bool, idx: np.ndarray,
+                 dy: np.ndarray) -> np.ndarray:
+    dt = grad_dtype(x_dtype)
+    dxk = np.empty(x_shape, np.float32 if dt == np.float16 else dt)
+    dyk = np.ascontiguousarray(dy, dxk.dtype)
+    if dxk.size:
+        kern = K.max_bwd_cl if cl else K.max_bwd_cf
+        kern(to5(dyk, cl), to5(idx, cl), to5(dxk, cl), *_inverse(win))
+    return dxk.astype(dt, copy=False)
+
+
+def _factors(win: Windows, divmode: int, override: float) -> list:
+    """Per-dim factors whose product is 1/divisor of each output (mean backward)."""
+    fs = []
+    for d in range(win.ndim):
+        if divmode == DIV_OVERRIDE:
+            f = np.full(win.out_shape[d], 1.0 / override if d == 0 else 1.0)
+        else:
+            cnt = (win.khi[d] - win.klo[d]) if divmode == DIV_REAL else win.npad[d]
+            with np.errstate(divide="ignore"):
+                f = 1.0 / cnt.astype(np.float64)
+        fs.append(f)
+    return [np.ones(1)] * (3 - win.ndim) + fs
+
+
+def sum_backward(x: np.ndarray, y: np.ndarray, win: Windows, cl: bool, mode: int, p: float,
+                 divmode: int, override: float, dy: np.ndarray) -> np.ndarray:
+    dt = grad_dtype(x.dtype)
+    dxk = np.empty(x.shape, np.float32 if dt == np.float16 else dt)
+    dyk = np.ascontiguousarray(dy, dxk.dtype)
+    if dxk.size:
+        kern = K.sum_bwd_cl if cl else K.sum_bwd_cf
+        fd, fh, fw = _factors(win, divmode, override)
+        kern(to5(dyk, cl), to5(dxk, cl), to5(kernel_input(x), cl), to5(kernel_input(y), cl),
+             mode, float(p), fd, fh, fw, *_inverse(win))
+    return dxk.astype(dt, copy=False)

@@ -1,0 +1,311 @@
+"""Compiled pooling kernels (private).
+
+Every kernel works on rank-3 spatial data: channels-last ``(N, D, H, W, C)`` or channels-first
+``(N, C, D, H, W)`` arrays; 1-D and 2-D inputs arrive with leading size-1 spatial dims. The window
+geometry comes from the per-dimension tables of :class:`poolkit._spec.Windows` (``b*`` first-tap
+coordinate, ``l*``/``h*`` real-tap range, ``d*`` dilation). Outputs are allocated by the caller.
+
+Forward kernels are a window engine plus one reduction: ``max`` (with optional argmax) and ``sum``
+(mean, Lp). Backward kernels *gather*: each input cell sums the contributions of the outputs whose
+windows cover it (inverse tables ``p*``/``o*``, CSR style), so threads never write the same cell and
+results are deterministic.
+
+Reduction modes of the sum kernels: 0 = mean (sum / divisor), 1 = Lp for general p
+(``(sum |x|^p)^(1/p)``), 2 = L2, 3 = L1, 4 = L-infinity (max |x|).
+"""
+from __future__ import annotations
+
+import os
+
+import numba as nb
+import numpy as np
+from numba import prange
+
+_OPTS = dict(parallel=True, cache=True, nogil=True, error_model="numpy", fastmath=False)
+if os.environ.get("NUMBA_DISABLE_JIT", "0") not in ("", "0"):
+    prange = range  # noqa: F811 - plain Python fallback
+
+
+@nb.njit(**_OPTS)
+def max_cl(x, y, idx, want_idx, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw):
+    N, D, H, W, C = x.shape
+    OD, OH, OW = y.shape[1], y.shape[2], y.shape[3]
+    for job in prange(N * OD * OH):
+        n = job // (OD * OH)
+        od = (job // OH) % OD
+        oh = job % OH
+        for ow in range(OW):
+            first = True
+            for kd in range(ld[od], hd[od]):
+                i0 = bd[od] + kd * dd
+                for kh in range(lh[oh], hh[oh]):
+                    i1 = bh[oh] + kh * dh
+                    for kw in range(lw[ow], hw[ow]):
+                        i2 = bw[ow] + kw * dw
+                        flat = (i0 * H + i1) * W + i2
+                        if first:
+                            for c in range(C):
+                                y[n, od, oh, ow, c] = x[n, i0, i1, i2, c]
+                            if want_idx:
+                                for c in range(C):
+                                    idx[n, od, oh, ow, c] = flat
+                            first = False
+                        elif want_idx:
+                            for c in range(C):
+                                v = x[n, i0, i1, i2, c]
+                                b = y[n, od, oh, ow, c]
+                                if v > b or (v != v and b == b):
+                                    y[n, od, oh, ow, c] = v
+                                    idx[n, od, oh, ow, c] = flat
+                        else:
+                            for c in range(C):
+                                v = x[n, i0, i1, i2, c]
+                                b = y[n, od, oh, ow, c]
+                                y[n, od, oh, ow, c] = v if (v > b or v != v) else b
+            if first:  # a window with no real cell (only possible with exotic dilation)
+                for c in range(C):
+                    y[n, od, oh, ow, c] = fill
+                if want_idx:
+                    for c in range(C):
+                        idx[n, od, oh, ow, c] = -1
+
+
+@nb.njit(**_OPTS)
+def max_cf(x, y, idx, want_idx, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw):
+    N, C, D, H, W = x.shape
+    OD, OH, OW = y.shape[2], y.shape[3], y.shape[4]
+    for job in prange(N * C * OD):
+        n = job // (C * OD)
+        c = (job // OD) % C
+        od = job % OD
+        for oh in range(OH):
+            for ow in range(OW):
+                best = fill
+                bi = -1
+                for kd in range(ld[od], hd[od]):
+                    i0 = bd[od] + kd * dd
+                    for kh in range(lh[oh], hh[oh]):
+                        i1 = bh[oh] + kh * dh
+                        for kw in range(lw[ow], hw[ow]):
+                            i2 = bw[ow] + kw * dw
+                            v = x[n, c, i0, i1, i2]
+                            if bi < 0 or v > best or (v != v and best == best):
+                                best = v
+                                bi = (i0 * H + i1) * W + i2
+                y[n, c, od, oh, ow] = best
+                if want_idx:
+                    idx[n, c, od, oh, ow] = bi
+
+
+@nb.njit(inline="always")
+def _term(v, mode, p):
+    if mode == 0:
+        return v
+    a = abs(v)
+    if mode == 2:
+        return a * a
+    if mode == 3 or mode == 4:
+        return a
+    return a ** p
+
+
+@nb.njit(inline="always")
+def _finish(acc, mode, p, div):
+    if mode == 0:
+        return acc / div
+    if mode == 2:
+        return np.sqrt(acc)
+    if mode == 1:
+        return acc ** (1.0 / p)
+    return acc
+
+
+@nb.njit(inline="always")
+def _divisor(divmode, override, rd, rh, rw, pd, ph, pw):
+    if divmode == 0:
+        return float(rd * rh * rw)
+    if divmode == 1:
+        return float(pd * ph * pw)
+    return override
+
+
+@nb.njit(**_OPTS)
+def sum_cl(x, y, mode, p, divmode, override, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw,
+           nd, nh, nw):
+    N, D, H, W, C = x.shape
+    OD, OH, OW = y.shape[1], y.shape[2], y.shape[3]
+    for job in prange(N * OD * OH):
+        n = job // (OD * OH)
+        od = (job // OH) % OD
+        oh = job % OH
+        acc = np.zeros(C, np.float64)
+        for ow in range(OW):
+            acc[:] = 0.0
+            for kd in range(ld[od], hd[od]):
+                i0 = bd[od] + kd * dd
+                for kh in range(lh[oh], hh[oh]):
+                    i1 = bh[oh] + kh * dh
+                    for kw in range(lw[ow], hw[ow]):
+                        i2 = bw[ow] + kw * dw
+                        if mode == 4:
+                            for c in range(C):
+                                a = abs(np.float64(x[n, i0, i1, i2, c]))
+                                b = acc[c]
+                                acc[c] = a if (a > b or a != a) else b
+                        else:
+                            for c in range(C):
+                                acc[c] += _term(np.float64(x[n, i0, i1, i2, c]), mode, p)
+            div = _divisor(divmode, override, hd[od] - ld[od], hh[oh] - lh[oh], hw[ow] - lw[ow],
+                           nd[od], nh[oh], nw[ow])
+            for c in range(C):
+                y[n, od, oh, ow, c] = _finish(acc[c], mode, p, div)
+
+
+@nb.njit(**_OPTS)
+def sum_cf(x, y, mode, p, divmode, override, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw,
+           nd, nh, nw):
+    N, C, D, H, W = x.shape
+    OD, OH, OW = y.shape[2], y.shape[3], y.shape[4]
+    for job in prange(N * C * OD):
+        n = job // (C * OD)
+        c = (job // OD) % C
+        od = job % OD
+        for oh in range(OH):
+            for ow in range(OW):
+                acc = 0.0
+                for kd in range(ld[od], hd[od]):
+                    i0 = bd[od] + kd * dd
+                    for kh in range(lh[oh], hh[oh]):
+                        i1 = bh[oh] + kh * dh
+                        for kw in range(lw[ow], hw[ow]):
+                            i2 = bw[ow] + kw * dw
+                            if mode == 4:
+                                a = abs(np.float64(x[n, c, i0, i1, i2]))
+                                acc = a if (a > acc or a != a) else acc
+                            else:
+                                acc += _term(np.float64(x[n, c, i0, i1, i2]), mode, p)
+                div = _divisor(divmode, override, hd[od] - ld[od], hh[oh] - lh[oh],
+                               hw[ow] - lw[ow], nd[od], nh[oh], nw[ow])
+                y[n, c, od, oh, ow] = _finish(acc, mode, p, div)
+
+
+# ----------------------------------------------------------------------------------------------
+# Backward: gather over the inverse tables. For input coordinate i of one dim, the outputs whose
+# window holds i are o[p[i]:p[i+1]] (ascending).
+
+
+@nb.njit(inline="always")
+def _bterm(mode, g, xv, yv, p):
+    """Contribution of output gradient g to an input cell with value xv (output value yv)."""
+    if mode == 0:
+        return g
+    if mode == 3:  # L1: sign(x)
+        if xv > 0:
+            return g
+        if xv < 0:
+            return -g
+        return 0.0
+    if yv == 0.0 or yv != yv:
+        return 0.0 if yv == 0.0 else yv
+    if mode == 2:
+        return g * xv / yv
+    a = abs(xv)
+    s = 1.0 if xv > 0 else (-1.0 if xv < 0 else 0.0)
+    return g * s * (a / yv) ** (p - 1.0)
+
+
+@nb.njit(**_OPTS)
+def sum_bwd_cl(dy, dx, x, y, mode, p, fd, fh, fw, pd, od_, ph, oh_, pw, ow_):
+    N, D, H, W, C = dx.shape
+    for job in prange(N * D * H):
+        n = job // (D * H)
+        i0 = (job // H) % D
+        i1 = job % H
+        for i2 in range(W):
+            for c in range(C):
+                dx[n, i0, i1, i2, c] = 0.0
+            for a in range(pd[i0], pd[i0 + 1]):
+                o0 = od_[a]
+                for b in range(ph[i1], ph[i1 + 1]):
+                    o1 = oh_[b]
+                    for e in range(pw[i2], pw[i2 + 1]):
+                        o2 = ow_[e]
+                        f = fd[o0] * fh[o1] * fw[o2]
+                        if mode == 0:
+                            for c in range(C):
+                                dx[n, i0, i1, i2, c] += dy[n, o0, o1, o2, c] * f
+                        else:
+                            for c in range(C):
+                                dx[n, i0, i1, i2, c] += _bterm(
+                                    mode, np.float64(dy[n, o0, o1, o2, c]),
+                                    np.float64(x[n, i0, i1, i2, c]),
+                                    np.float64(y[n, o0, o1, o2, c]), p)
+
+
+@nb.njit(**_OPTS)
+def sum_bwd_cf(dy, dx, x, y, mode, p, fd, fh, fw, pd, od_, ph, oh_, pw, ow_):
+    N, C, D, H, W = dx.shape
+    for job in prange(N * C * D):
+        n = job // (C * D)
+        c = (job // D) % C
+        i0 = job % D
+        for i1 in range(H):
+            for i2 in range(W):
+                acc = 0.0
+                for a in range(pd[i0], pd[i0 + 1]):
+                    o0 = od_[a]
+                    for b in range(ph[i1], ph[i1 + 1]):
+                        o1 = oh_[b]
+                        for e in range(pw[i2], pw[i2 + 1]):
+                            o2 = ow_[e]
+                            g = np.float64(dy[n, c, o0, o1, o2])
+                            if mode == 0:
+                                acc += g * (fd[o0] * fh[o1] * fw[o2])
+                            else:
+                                acc += _bterm(mode, g, np.float64(x[n, c, i0, i1, i2]),
+                                              np.float64(y[n, c, o0, o1, o2]), p)
+                dx[n, c, i0, i1, i2] = acc
+
+
+@nb.njit(**_OPTS)
+def max_bwd_cl(dy, idx, dx, pd, od_, ph, oh_, pw, ow_):
+    N, D, H, W, C = dx.shape
+    for job in prange(N * D * H):
+        n = job // (D * H)
+        i0 = (job // H) % D
+        i1 = job % H
+        for i2 in range(W):
+            flat = (i0 * H + i1) * W + i2
+            for c in range(C):
+                dx[n, i0, i1, i2, c] = 0.0
+            for a in range(pd[i0], pd[i0 + 1]):
+                o0 = od_[a]
+                for b in range(ph[i1], ph[i1 + 1]):
+                    o1 = oh_[b]
+                    for e in range(pw[i2], pw[i2 + 1]):
+                        o2 = ow_[e]
+                        for c in range(C):
+                            if idx[n, o0, o1, o2, c] == flat:
+                                dx[n, i0, i1, i2, c] += dy[n, o0, o1, o2, c]
+
+
+@nb.njit(**_OPTS)
+def max_bwd_cf(dy, idx, dx, pd, od_, ph, oh_, pw, ow_):
+    N, C, D, H, W = dx.shape
+    for job in prange(N * C * D):
+        n = job // (C * D)
+        c = (job // D) % C
+        i0 = job % D
+        for i1 in range(H):
+            for i2 in range(W):
+                flat = (i0 * H + i1) * W + i2
+                acc = 0.0
+                for a in range(pd[i0], pd[i0 + 1]):
+                    o0 = od_[a]
+                    for b in range(ph[i1], ph[i1 + 1]):
+                        o1 = oh_[b]
+                        for e in range(pw[i2], pw[i2 + 1]):
+                            o2 = ow_[e]
+                            if idx[n, c, o0, o1, o2] == flat:
+                                acc += dy[n, c, o0, o1, o2]
+                dx[n, c, i0, i1, i2] = acc
