@@ -209,8 +209,10 @@ def _bterm(mode, g, xv, yv, p):
         return 0.0 if yv == 0.0 else yv
     if mode == 2:
         return g * xv / yv
+    if xv == 0.0:  # sub-gradient 0 at x = 0 (also where |x|^(p-1) is unbounded, p < 1)
+        return 0.0
     a = abs(xv)
-    s = 1.0 if xv > 0 else (-1.0 if xv < 0 else 0.0)
+    s = 1.0 if xv > 0 else -1.0
     return g * s * (a / yv) ** (p - 1.0)
 
 
