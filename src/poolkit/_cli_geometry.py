@@ -207,31 +207,26 @@ class DimGeometry:
         if self.mode in ("same", "same_lower"):
             total = self.pad_lo + self.pad_hi
             lines.append(f"out = ceil(in / stride) = ceil({n} / {s}) = {self.out}")
-            lines.append(
-                "total pad = max((out - 1)*stride + (k - 1)*dilation + 1 - in, 0)"
-                f" = max({self.out - 1}*{s} + {k - 1}*{d} + 1 - {n}, 0) = {total}"
-            )
+            lines.append("total pad = max((out - 1)*stride + (k - 1)*dilation + 1 - in, 0)")
+            lines.append(f"          = max({self.out - 1}*{s} + {k - 1}*{d} + 1 - {n}, 0) = {total}")
             if self.mode == "same":
-                lines.append(
-                    f"pad before = total // 2 = {self.pad_lo}, pad after = total - before = {self.pad_hi}"
-                    + ("  (the odd cell goes at the end)" if total % 2 else "")
-                )
+                lines.append(f"pad before = total // 2 = {self.pad_lo}, "
+                             f"pad after = total - before = {self.pad_hi}")
+                if total % 2:
+                    lines.append("(odd total: the extra padding cell goes at the end)")
             else:
-                lines.append(
-                    f"pad after = total // 2 = {self.pad_hi}, pad before = total - after = {self.pad_lo}"
-                    + ("  (the odd cell goes at the start)" if total % 2 else "")
-                )
+                lines.append(f"pad after = total // 2 = {self.pad_hi}, "
+                             f"pad before = total - after = {self.pad_lo}")
+                if total % 2:
+                    lines.append("(odd total: the extra padding cell goes at the start)")
             return lines
         lo, hi = self.pad_lo, self.pad_hi
         num = n + lo + hi - d * (k - 1) - 1
         rnd = "ceil" if self.ceil_mode else "floor"
         raw = (math.ceil(num / s) if self.ceil_mode else math.floor(num / s)) + 1
-        lines.append(
-            f"out = {rnd}((in + pad_before + pad_after - dilation*(k - 1) - 1) / stride) + 1"
-        )
-        lines.append(
-            f"    = {rnd}(({n} + {lo} + {hi} - {d}*{k - 1} - 1) / {s}) + 1 = {rnd}({num}/{s}) + 1 = {raw}"
-        )
+        lines.append(f"out = {rnd}((in + pad_before + pad_after - dilation*(k-1) - 1) / stride) + 1")
+        lines.append(f"    = {rnd}(({n} + {lo} + {hi} - {d}*{k - 1} - 1) / {s}) + 1")
+        lines.append(f"    = {rnd}({num}/{s}) + 1 = {raw}")
         if self.ceil_mode and raw != self.out:
             lines.append(
                 f"last window would start at {(raw - 1) * s - lo} >= in = {n} (inside the right "

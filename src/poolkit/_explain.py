@@ -275,13 +275,8 @@ def _gradient(pk, op, x, grid2, windows, pool_size, kw, p, count_include_pad, di
 # --------------------------------------------------------------------------- text
 
 
-def _cell_width(exp: Explanation) -> int:
-    vals = [fmt(v) for v in exp.grid.ravel()]
-    for v in exp.ops:
-        vals += [fmt(t) for t in v.y.ravel()]
-        if v.dx is not None:
-            vals += [fmt(t) for t in v.dx.ravel()]
-    return max(len(s) for s in vals)
+def _cell_width(values: np.ndarray) -> int:
+    return max([len(fmt(v)) for v in np.ravel(values)] + [1])
 
 
 def grid_text(values: np.ndarray, width: int, geoms: Sequence[DimGeometry] | None = None,
@@ -305,13 +300,12 @@ def grid_text(values: np.ndarray, width: int, geoms: Sequence[DimGeometry] | Non
         for c in range(-clo, nc + chi):
             pad = not (0 <= r < nr and 0 <= c < nc)
             s = "·" if pad else fmt(values[r, c])
-            s = s.rjust(width)
             if (r, c) == winner:
-                line.append(f"*{s}*", style="bold white on red" if colour else "")
+                line.append(f"*{s}*".rjust(width + 2), style="bold white on red" if colour else "")
             elif (r, c) in window:
-                line.append(f"[{s}]", style=style if colour else "")
+                line.append(f"[{s}]".rjust(width + 2), style=style if colour else "")
             else:
-                line.append(f" {s} ", style="dim" if pad else "")
+                line.append(f"{s} ".rjust(width + 2), style="dim" if pad else "")
             line.append(" ")
         text.append(line)
         text.append("\n")
@@ -324,9 +318,10 @@ def render_text(exp: Explanation, console: Any, max_windows: int = 16) -> None:
     from rich.columns import Columns
     from rich.panel import Panel
     from rich.rule import Rule
+    from rich.table import Table
     from rich.text import Text
 
-    width = _cell_width(exp)
+    width = _cell_width(exp.grid)
     g = exp.geoms
     shape = f"{exp.grid.shape[1]}" if exp.one_d else f"{exp.grid.shape[0]}x{exp.grid.shape[1]}"
     console.print(Text(f"Pooling a {shape} input: {exp.params}", style="bold"))
@@ -350,8 +345,9 @@ def render_text(exp: Explanation, console: Any, max_windows: int = 16) -> None:
         for line in lines:
             console.print(Text("    " + line))
     if any(geom.pad_lo or geom.pad_hi for geom in g):
-        console.print(Text("  · marks a padding cell: it never wins a max and, unless "
-                           "count_include_pad, never counts in a mean.", style="dim"))
+        console.print(Text("  · is a padding cell: it never wins a max and never counts in a",
+                           style="dim"))
+        console.print(Text("    mean (unless count_include_pad).", style="dim"))
     console.print()
 
     for view in exp.ops:
@@ -368,25 +364,36 @@ def render_text(exp: Explanation, console: Any, max_windows: int = 16) -> None:
             body.append(w.text, style="bold")
             label = f"window {w.out[1]}" if exp.one_d else f"window ({w.out[0]}, {w.out[1]})"
             panels.append(Panel(body, title=label, expand=False, title_align="left"))
-        console.print(Columns(panels))
+        per_row = 1 if exp.one_d else exp.geoms[1].out
+        panel_w = len(exp.grid[0]) * (width + 3) + 8
+        if (len(shown) == len(view.windows) and per_row * panel_w <= console.width
+                and not exp.one_d):
+            table = Table.grid(padding=(0, 1))
+            for _ in range(per_row):
+                table.add_column()
+            for start in range(0, len(panels), per_row):
+                table.add_row(*panels[start:start + per_row])
+            console.print(table)
+        else:
+            console.print(Columns(panels))
         if len(view.windows) > len(shown):
             console.print(Text(f"  ... {len(view.windows) - len(shown)} more windows "
                                f"(raise --max-windows to see them)", style="dim"))
         oshape = f"{view.y.shape[1]}" if exp.one_d else f"{view.y.shape[0]}x{view.y.shape[1]}"
         console.print(Text(f"Output ({oshape}):", style="bold"))
-        console.print(grid_text(view.y, width))
+        console.print(grid_text(view.y, _cell_width(view.y)))
         if view.dx is not None:
             console.print()
-            console.print(Text("Gradient: each output sends its gradient dy back to the input "
-                               "cells it was computed from.", style="bold"))
+            console.print(Text("Gradient: each output's dy flows back to the cells it came from.",
+                               style="bold"))
             if view.op == "max":
-                console.print(Text("  Max pooling: only the selected cell of each window "
-                                   "receives it; every other cell gets 0.", style="dim"))
+                console.print(Text("  max: only the selected cell gets dy; the others get 0.",
+                                   style="dim"))
             elif view.op == "avg":
-                console.print(Text("  Average pooling: every real cell of the window receives "
-                                   "dy / divisor.", style="dim"))
+                console.print(Text("  avg: every real cell of the window gets dy / divisor.",
+                                   style="dim"))
             else:
-                console.print(Text("  Lp pooling: cell x receives dy * sign(x) |x|^(p-1) / y^(p-1).",
+                console.print(Text("  lp: cell x gets dy * sign(x) * |x|^(p-1) / y^(p-1).",
                                    style="dim"))
             for w in shown:
                 tgt = ", ".join(
@@ -397,7 +404,7 @@ def render_text(exp: Explanation, console: Any, max_windows: int = 16) -> None:
                 console.print(Text(f"  dy at {lab} -> {tgt}"))
             console.print(Text("dx for dy = 1 at every output (sum over windows):", style="bold"))
             nz = {(r, c) for r, c in zip(*np.nonzero(view.dx))}
-            console.print(grid_text(view.dx, width, window=nz, style="bold black on green"))
+            console.print(grid_text(view.dx, _cell_width(view.dx), window=nz, style="bold black on green"))
         console.print()
 
 
@@ -435,14 +442,10 @@ def render_png(exp: Explanation, path: str, max_windows: int = 64) -> tuple[int,
     nr, nc = exp.grid.shape
     fs = max(6, min(14, 120 // max(nr + g[0].pad_lo + g[0].pad_hi, nc + g[1].pad_lo + g[1].pad_hi, 1)))
 
-    def draw_grid(ax, values, pads=((0, 0), (0, 0)), cmap="Greys"):
+    def draw_grid(ax, values, pads=((0, 0), (0, 0))):
         (rlo, rhi), (clo, chi) = pads
         vr, vc = values.shape
-        finite = np.asarray(values, dtype=np.float64)
-        vmin = np.nanmin(finite) if finite.size else 0
-        vmax = np.nanmax(finite) if finite.size else 1
-        ax.imshow(finite, cmap=cmap, vmin=vmin - (vmax - vmin + 1) * 0.6, vmax=vmax + 1e-9,
-                  extent=(-0.5, vc - 0.5, vr - 0.5, -0.5), alpha=0.5)
+        ax.set_facecolor("white")
         for r in range(-rlo, vr + rhi):
             for c in range(-clo, vc + chi):
                 if 0 <= r < vr and 0 <= c < vc:
@@ -464,10 +467,13 @@ def render_png(exp: Explanation, path: str, max_windows: int = 64) -> tuple[int,
     for row, view in enumerate(exp.ops):
         ax_in, ax_out = axes[row, 0], axes[row, 1]
         draw_grid(ax_in, exp.grid, pads)
-        ax_in.set_title(f"{view.title}: input and windows", fontsize=10)
+        ax_in.set_title(f"{view.title}: input and windows"
+                        + ("\n(filled: the cell each window selects)" if view.op == "max" else ""),
+                        fontsize=10)
+        overlap = any(geom.stride < geom.effective_kernel for geom in g) and not exp.is_global
         for n, w in enumerate(view.windows[:max_windows]):
             col = WINDOW_COLOURS[n % len(WINDOW_COLOURS)]
-            inset = 0.06 + 0.05 * (n % 4)
+            inset = 0.06 + 0.06 * (n % 4) if overlap else 0.06
             rows = sorted({r for r, _ in w.cells})
             cols = sorted({c for _, c in w.cells})
             contiguous = (rows[-1] - rows[0] + 1 == len(rows)) and (cols[-1] - cols[0] + 1 == len(cols))
@@ -485,20 +491,22 @@ def render_png(exp: Explanation, path: str, max_windows: int = 64) -> tuple[int,
                                           edgecolor="none"))
         draw_grid(ax_out, view.y)
         oshape = "x".join(str(s) for s in (view.y.shape[1:] if exp.one_d else view.y.shape))
-        ax_out.set_title(f"output ({oshape})", fontsize=10)
+        ax_out.set_title(f"output ({oshape}), coloured like its window", fontsize=10)
         for n, w in enumerate(view.windows[:max_windows]):
             col = WINDOW_COLOURS[n % len(WINDOW_COLOURS)]
             i, j = w.out
+            ax_out.add_patch(Rectangle((j - 0.45, i - 0.45), 0.9, 0.9, facecolor=col, alpha=0.15,
+                                       edgecolor="none"))
             ax_out.add_patch(Rectangle((j - 0.45, i - 0.45), 0.9, 0.9, fill=False, edgecolor=col,
                                        lw=2))
         if ncols == 3:
             ax_g = axes[row, 2]
             if view.dx is not None:
-                draw_grid(ax_g, view.dx, cmap="Greens")
+                draw_grid(ax_g, view.dx)
                 for r, c in zip(*np.nonzero(view.dx)):
                     ax_g.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, facecolor="#2ca02c",
                                              alpha=0.35, edgecolor="none"))
-                ax_g.set_title("gradient dx for dy = 1", fontsize=10)
+                ax_g.set_title("gradient dx when every output has dy = 1", fontsize=10)
             else:
                 ax_g.axis("off")
     fig.suptitle(exp.params, fontsize=11)
