@@ -68,6 +68,8 @@ CASES = [
     ("amax", 2, dict(output_size=(2, 3)), (5, 4)),
     ("amax", 3, dict(output_size=(1, 2, 2)), (2, 3, 5)),
     ("aavg", 1, dict(output_size=4), (6,)),
+    ("aavg", 1, dict(output_size=4), (7,)),  # uneven window starts: 0, 1, 3, 5
+    ("amax", 1, dict(output_size=5), (2,)),  # more outputs than inputs
     ("aavg", 2, dict(output_size=(3, 2)), (5, 5)),
     ("aavg", 3, dict(output_size=2), (3, 3, 4)),
 ]
