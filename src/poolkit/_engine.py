@@ -44,6 +44,15 @@ def _geom(win: Windows) -> list:
     return args + list(dil)
 
 
+def _row(win: Windows) -> tuple[int, int]:
+    """(taps, stride) of the last (contiguous) dim, for the channels-first row kernels."""
+    base = win.base[-1]
+    stride = int(base[1] - base[0]) if base.size > 1 else 1
+    if base.size > 1 and (stride <= 0 or np.any(np.diff(base) != stride)):
+        return -1, 1  # non-uniform (adaptive) windows: no interior fast path
+    return int(win.khi[-1].max(initial=1)), max(stride, 1)
+
+
 def max_reduce(x: np.ndarray, win: Windows, cl: bool, want_idx: bool):
     """Windowed maximum (and the per-plane flat argmax when ``want_idx``)."""
     shape = out_shape(x.shape, win, cl)
@@ -52,8 +61,11 @@ def max_reduce(x: np.ndarray, win: Windows, cl: bool, want_idx: bool):
     xk = kernel_input(x)
     yk = y if xk.dtype == x.dtype else np.empty(shape, xk.dtype)
     if y.size:
-        kern = K.max_cl if cl else K.max_cf
-        kern(to5(xk, cl), to5(yk, cl), to5(idx, cl), want_idx, _fill(xk.dtype), *_geom(win))
+        if cl or want_idx:
+            kern = K.max_cl if cl else K.max_cf
+            kern(to5(xk, cl), to5(yk, cl), to5(idx, cl), want_idx, _fill(xk.dtype), *_geom(win))
+        else:
+            K.max_cf_rows(to5(xk, cl), to5(yk, cl), _fill(xk.dtype), *_geom(win), *_row(win))
         if yk is not y:
             y[...] = yk
     return (y, idx) if want_idx else y
@@ -71,10 +83,13 @@ def sum_reduce(x: np.ndarray, win: Windows, cl: bool, mode: int, p: float = 1.0,
     xk = kernel_input(x)
     yk = y if y.dtype != np.float16 else np.empty(shape, np.float32)
     if y.size:
-        kern = K.sum_cl if cl else K.sum_cf
         npad = (np.ones(1, np.int64),) * (3 - win.ndim) + win.npad
-        kern(to5(xk, cl), to5(yk, cl), mode, float(p), divmode, float(override), *_geom(win),
-             *npad)
+        args = (to5(xk, cl), to5(yk, cl), mode, float(p), divmode, float(override), *_geom(win),
+                *npad)
+        if cl:
+            K.sum_cl(*args)
+        else:
+            K.sum_cf_rows(*args, *_row(win))
         if yk is not y:
             y[...] = yk
     return y

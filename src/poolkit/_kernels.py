@@ -140,7 +140,8 @@ def sum_cl(x, y, mode, p, divmode, override, bd, ld, hd, bh, lh, hh, bw, lw, hw,
         oh = job % OH
         acc = np.zeros(C, np.float64)
         for ow in range(OW):
-            acc[:] = 0.0
+            for c in range(C):
+                acc[c] = 0.0
             for kd in range(ld[od], hd[od]):
                 i0 = bd[od] + kd * dd
                 for kh in range(lh[oh], hh[oh]):
@@ -311,3 +312,176 @@ def max_bwd_cf(dy, idx, dx, pd, od_, ph, oh_, pw, ow_):
                             if idx[n, c, o0, o1, o2] == flat:
                                 acc += dy[n, c, o0, o1, o2]
                 dx[n, c, i0, i1, i2] = acc
+
+
+# ----------------------------------------------------------------------------------------------
+# Channels-first fast path (no indices): separable row passes. For each output row, a vertical pass
+# folds the window's input rows into one contiguous row buffer (vectorised), then a horizontal pass
+# reduces along W; its interior (windows fully inside the row) runs with a compile-time stride for
+# the common strides 1 and 2 so that it vectorises too. Max is order-independent in value, so this
+# gives the same results as ``max_cf``; sums are accumulated in float64 in a different order.
+
+
+@nb.njit(inline="always")
+def _interior(bw, lw, hw, kw_full):
+    """[a, b): the outputs whose window taps all lie inside the row."""
+    OW = bw.shape[0]
+    a = 0
+    while a < OW and (lw[a] != 0 or hw[a] != kw_full):
+        a += 1
+    b = OW
+    while b > a and (lw[b - 1] != 0 or hw[b - 1] != kw_full):
+        b -= 1
+    return a, b
+
+
+@nb.njit(**_OPTS)
+def max_cf_rows(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw_full, sw):
+    N, C, D, H, W = x.shape
+    OD, OH, OW = y.shape[2], y.shape[3], y.shape[4]
+    a, b = _interior(bw, lw, hw, kw_full)
+    for job in prange(N * C * OD):
+        n = job // (C * OD)
+        c = (job // OD) % C
+        od = job % OD
+        tmp = np.empty(W, x.dtype)
+        for oh in range(OH):
+            yr = y[n, c, od, oh]
+            first = True
+            for kd in range(ld[od], hd[od]):
+                i0 = bd[od] + kd * dd
+                for kh in range(lh[oh], hh[oh]):
+                    xr = x[n, c, i0, bh[oh] + kh * dh]
+                    if first:  # explicit loops: numba's slice assignment is much slower
+                        for w in range(W):
+                            tmp[w] = xr[w]
+                        first = False
+                    else:
+                        for w in range(W):
+                            v = xr[w]
+                            t = tmp[w]
+                            tmp[w] = v if (v > t or v != v) else t
+            if first:
+                for ow in range(OW):
+                    yr[ow] = fill
+                continue
+            if b > a:
+                # interior: taps 0..kw_full-1 all real. Slices that start at 0 let the compiler
+                # prove the indices non-negative (no wrap-around checks) and vectorise.
+                yi = yr[a:b]
+                m = b - a
+                for kw in range(kw_full):
+                    t0 = tmp[bw[a] + kw * dw:]
+                    if kw == 0:
+                        if sw == 1:
+                            for j in range(m):
+                                yi[j] = t0[j]
+                        elif sw == 2:
+                            for j in range(m):
+                                yi[j] = t0[2 * j]
+                        else:
+                            for j in range(m):
+                                yi[j] = t0[sw * j]
+                    elif sw == 1:
+                        for j in range(m):
+                            v = t0[j]
+                            t = yi[j]
+                            yi[j] = v if (v > t or v != v) else t
+                    elif sw == 2:
+                        for j in range(m):
+                            v = t0[2 * j]
+                            t = yi[j]
+                            yi[j] = v if (v > t or v != v) else t
+                    else:
+                        for j in range(m):
+                            v = t0[sw * j]
+                            t = yi[j]
+                            yi[j] = v if (v > t or v != v) else t
+            for ow in range(OW):
+                if a <= ow < b:
+                    continue
+                if lw[ow] >= hw[ow]:
+                    yr[ow] = fill
+                    continue
+                best = tmp[bw[ow] + lw[ow] * dw]
+                for kw in range(lw[ow] + 1, hw[ow]):
+                    v = tmp[bw[ow] + kw * dw]
+                    best = v if (v > best or v != v) else best
+                yr[ow] = best
+
+
+@nb.njit(**_OPTS)
+def sum_cf_rows(x, y, mode, p, divmode, override, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw,
+                nd, nh, nw, kw_full, sw):
+    N, C, D, H, W = x.shape
+    OD, OH, OW = y.shape[2], y.shape[3], y.shape[4]
+    a, b = _interior(bw, lw, hw, kw_full)
+    for job in prange(N * C * OD):
+        n = job // (C * OD)
+        c = (job // OD) % C
+        od = job % OD
+        tmp = np.empty(W, np.float64)
+        acc = np.empty(OW, np.float64)
+        for oh in range(OH):
+            yr = y[n, c, od, oh]
+            for w in range(W):
+                tmp[w] = 0.0
+            for kd in range(ld[od], hd[od]):
+                i0 = bd[od] + kd * dd
+                for kh in range(lh[oh], hh[oh]):
+                    xr = x[n, c, i0, bh[oh] + kh * dh]
+                    if mode == 0:
+                        for w in range(W):
+                            tmp[w] += xr[w]
+                    elif mode == 2:
+                        for w in range(W):
+                            v = np.float64(xr[w])
+                            tmp[w] += v * v
+                    elif mode == 3:
+                        for w in range(W):
+                            tmp[w] += abs(np.float64(xr[w]))
+                    elif mode == 4:
+                        for w in range(W):
+                            v = abs(np.float64(xr[w]))
+                            t = tmp[w]
+                            tmp[w] = v if (v > t or v != v) else t
+                    else:
+                        for w in range(W):
+                            tmp[w] += abs(np.float64(xr[w])) ** p
+            for ow in range(OW):
+                acc[ow] = 0.0
+            if b > a:
+                ai = acc[a:b]
+                m = b - a
+                for kw in range(kw_full):
+                    t0 = tmp[bw[a] + kw * dw:]
+                    if mode == 4:
+                        for j in range(m):
+                            v = t0[sw * j]
+                            t = ai[j]
+                            ai[j] = v if (v > t or v != v) else t
+                    elif sw == 1:
+                        for j in range(m):
+                            ai[j] += t0[j]
+                    elif sw == 2:
+                        for j in range(m):
+                            ai[j] += t0[2 * j]
+                    else:
+                        for j in range(m):
+                            ai[j] += t0[sw * j]
+            for ow in range(OW):
+                if a <= ow < b:
+                    continue
+                s = 0.0
+                for kw in range(lw[ow], hw[ow]):
+                    v = tmp[bw[ow] + kw * dw]
+                    if mode == 4:
+                        s = v if (v > s or v != v) else s
+                    else:
+                        s += v
+                acc[ow] = s
+            rd = hd[od] - ld[od]
+            rh = hh[oh] - lh[oh]
+            for ow in range(OW):
+                div = _divisor(divmode, override, rd, rh, hw[ow] - lw[ow], nd[od], nh[oh], nw[ow])
+                yr[ow] = _finish(acc[ow], mode, p, div)
