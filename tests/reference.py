@@ -401,6 +401,11 @@ def _global(spatial):
     return out, _adaptive_windows(spatial, out)
 
 
+def _drop_spatial(y: np.ndarray, data_format: str) -> np.ndarray:
+    ycf = _to_cf(y, data_format)
+    return ycf.reshape(ycf.shape[0], ycf.shape[1])
+
+
 # --------------------------------------------------------------------------------------------
 # forward passes
 # --------------------------------------------------------------------------------------------
@@ -505,7 +510,7 @@ def global_max_pool(
     """Reference global max pooling over all spatial dims (NaN propagates)."""
     x = np.asarray(x)
     y = _run(x, data_format, _global, _max_reduce, x.dtype)
-    return y if keepdims else _to_cf(y, data_format).reshape(y.shape[0], -1)
+    return y if keepdims else _drop_spatial(y, data_format)
 
 
 def global_avg_pool(
@@ -514,7 +519,7 @@ def global_avg_pool(
     """Reference global average pooling over all spatial dims."""
     x = np.asarray(x)
     y = _run(x, data_format, _global, _avg_reducer(False, None), _float_out_dtype(x.dtype))
-    return y if keepdims else _to_cf(y, data_format).reshape(y.shape[0], -1)
+    return y if keepdims else _drop_spatial(y, data_format)
 
 
 def global_lp_pool(
@@ -524,7 +529,7 @@ def global_lp_pool(
     x = np.asarray(x)
     pf = _check_p(p)
     y = _run(x, data_format, _global, _lp_reducer(pf), _float_out_dtype(x.dtype))
-    return y if keepdims else _to_cf(y, data_format).reshape(y.shape[0], -1)
+    return y if keepdims else _drop_spatial(y, data_format)
 
 
 def adaptive_max_pool(

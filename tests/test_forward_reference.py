@@ -1,0 +1,387 @@
+"""Every forward op of poolkit against the slow loop reference in :mod:`tests.reference`.
+
+The grid is deliberately pruned (Numba compiles one specialisation per dtype and layout):
+each windowed configuration exercises one padding form / dilation / ceil_mode combination in
+ranks 1-3, alternating the data format, and the dtype sweep runs one configuration per op and
+dtype.  Hypothesis adds random configurations on top.  Every call also checks that
+``pk.output_shape`` predicts the result's shape and that the input is left untouched.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+import poolkit as pk
+
+from . import reference as ref
+from .registry import ALL_DTYPES, OPS, assert_matches, make_input
+
+SPATIAL = {1: (9,), 2: (7, 6), 3: (5, 6, 4)}
+
+
+def _r(rank: int, *values: Any) -> tuple:
+    return tuple(values[:rank])
+
+
+def windowed_configs(rank: int) -> list[dict]:
+    """Configurations valid for the spatial shape ``SPATIAL[rank]``, one per feature."""
+    r = lambda *v: _r(rank, *v)  # noqa: E731
+    return [
+        dict(pool_size=2),  # strides=None -> pool_size
+        dict(pool_size=3, strides=1, padding="valid"),
+        dict(pool_size=r(3, 2, 2), strides=r(2, 1, 2), padding="same"),
+        dict(pool_size=r(2, 3, 2), strides=r(2, 2, 1), padding="same_lower"),
+        dict(pool_size=3, strides=2, padding=1),
+        dict(pool_size=r(3, 2, 3), strides=r(1, 2, 2), padding=r(1, 0, 1)),
+        dict(pool_size=r(3, 3, 2), strides=2, padding=r((0, 2), (1, 0), (1, 1))),
+        dict(pool_size=2, strides=1, padding="valid", dilation=2),
+        dict(pool_size=3, strides=2, padding=1, ceil_mode=True),
+        dict(pool_size=r(2, 3, 2), strides=r(3, 2, 2), padding=r(1, 1, 0), dilation=r(2, 1, 2),
+             ceil_mode=True),
+        dict(pool_size=3, strides=2, padding="same", dilation=2),
+        dict(pool_size=r(4, 2, 3), strides=r(3, 3, 2), padding="valid", ceil_mode=True),
+    ]
+
+
+N_CONFIGS = len(windowed_configs(1))
+
+
+def _layout(x_cf: np.ndarray, data_format: str) -> np.ndarray:
+    """Build the input in ``data_format`` from a channels-first array."""
+    return x_cf if data_format == "channels_first" else np.moveaxis(x_cf, 1, -1).copy()
+
+
+def _input(rank: int, dtype: str = "float32", data_format: str = "channels_last",
+           seed: int = 0, n: int = 2, c: int = 3, **kw: Any) -> np.ndarray:
+    return _layout(make_input((n, c, *SPATIAL[rank]), dtype, seed, **kw), data_format)
+
+
+def _args(op: str, cfg: dict) -> tuple[tuple, dict]:
+    cfg = dict(cfg)
+    pool_size = cfg.pop("pool_size")
+    args = (2, pool_size) if op == "lp_pool" else (pool_size,)
+    return args, cfg
+
+
+def run_and_compare(op: str, x: np.ndarray, *args: Any, **kwargs: Any) -> Any:
+    """poolkit vs reference, plus output_shape and input-immutability checks."""
+    entry = OPS[op]
+    before = x.copy()
+    got = entry.func(x, *args, **kwargs)
+    np.testing.assert_array_equal(x, before, err_msg=f"{op} modified its input")
+    expected = entry.reference(before, *args, **kwargs)
+    assert_matches(entry, got, expected, x.dtype)
+    if entry.kind == "windowed":
+        shape_kw = {k: v for k, v in kwargs.items()
+                    if k in ("strides", "padding", "dilation", "ceil_mode", "data_format")}
+        pool_args = args[1:] if op == "lp_pool" else args
+        y = got[0] if isinstance(got, tuple) else got
+        assert pk.output_shape(x.shape, *pool_args, **shape_kw) == y.shape
+        assert ref.output_shape(x.shape, *pool_args, **shape_kw) == y.shape
+    return got
+
+
+# --------------------------------------------------------------------------------------------
+# windowed ops: the configuration grid
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cfg_id", range(N_CONFIGS))
+@pytest.mark.parametrize("rank", [1, 2, 3])
+@pytest.mark.parametrize("op", ["max_pool", "avg_pool", "lp_pool"])
+def test_windowed_grid(op: str, rank: int, cfg_id: int) -> None:
+    data_format = ("channels_last", "channels_first")[(cfg_id + rank) % 2]
+    x = _input(rank, data_format=data_format, seed=cfg_id)
+    args, kwargs = _args(op, windowed_configs(rank)[cfg_id])
+    run_and_compare(op, x, *args, data_format=data_format, **kwargs)
+    if op == "max_pool":
+        run_and_compare(op, x, *args, data_format=data_format, return_indices=True, **kwargs)
+
+
+AVG_EXTRA = [
+    dict(count_include_pad=True),
+    dict(divisor_override=4),
+    dict(count_include_pad=True, divisor_override=3),
+]
+
+
+@pytest.mark.parametrize("extra", AVG_EXTRA, ids=["cip", "div", "cip+div"])
+@pytest.mark.parametrize("cfg_id", [2, 3, 4, 6, 9])  # same, same_lower, int, pairs, ceil+dilation
+@pytest.mark.parametrize("rank", [1, 2, 3])
+def test_avg_divisor_rules(rank: int, cfg_id: int, extra: dict) -> None:
+    data_format = ("channels_last", "channels_first")[cfg_id % 2]
+    x = _input(rank, data_format=data_format, seed=cfg_id)
+    args, kwargs = _args("avg_pool", windowed_configs(rank)[cfg_id])
+    run_and_compare("avg_pool", x, *args, data_format=data_format, **kwargs, **extra)
+
+
+def test_count_include_pad_ceil_overhang_divisor() -> None:
+    # n=4, k=3, s=2, pad 1, ceil: windows [-1,1], [1,3], [3,5]; the last one sticks out past the
+    # padded input [-1, 4], so its count_include_pad divisor is 2 (cells 3 and 4), not 3.
+    x = np.array([1.0, 2.0, 4.0, 8.0]).reshape(1, 1, 4)
+    y = pk.avg_pool(x, 3, 2, 1, ceil_mode=True, count_include_pad=True, data_format="channels_first")
+    np.testing.assert_allclose(y.ravel(), [(0 + 1 + 2) / 3, (2 + 4 + 8) / 3, (8 + 0) / 2])
+
+
+@pytest.mark.parametrize("p", [1, 1.5, 3, np.inf])
+@pytest.mark.parametrize("cfg_id", [4, 6, 9])
+def test_lp_pool_orders(p: float, cfg_id: int) -> None:
+    x = _input(2, seed=cfg_id)
+    cfg = dict(windowed_configs(2)[cfg_id])
+    run_and_compare("lp_pool", x, p, cfg.pop("pool_size"), **cfg)
+
+
+def test_lp_pool_uses_absolute_value() -> None:
+    x = np.array([-3.0, 4.0]).reshape(1, 2, 1)
+    np.testing.assert_allclose(pk.lp_pool(x, 2, 2).ravel(), [5.0])
+    np.testing.assert_allclose(pk.lp_pool(x, 3, 2).ravel(), [(27.0 + 64.0) ** (1 / 3)])
+    np.testing.assert_allclose(pk.lp_pool(x, np.inf, 2).ravel(), [4.0])
+
+
+# --------------------------------------------------------------------------------------------
+# dtypes
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", ALL_DTYPES)
+@pytest.mark.parametrize("op", list(OPS))
+def test_every_dtype(op: str, dtype: str) -> None:
+    entry = OPS[op]
+    data_format = ("channels_last", "channels_first")[ALL_DTYPES.index(dtype) % 2]
+    x = _input(2, dtype, data_format, seed=ALL_DTYPES.index(dtype))
+    if entry.kind == "windowed":
+        args, kwargs = _args(op, windowed_configs(2)[4])  # int padding: pads must never win
+    else:
+        args, kwargs = entry.example_args, {}
+    run_and_compare(op, x, *args, data_format=data_format, **kwargs)
+    if entry.has_indices:
+        run_and_compare(op, x, *args, data_format=data_format, return_indices=True, **kwargs)
+
+
+@pytest.mark.parametrize("dtype", ALL_DTYPES)
+def test_padding_never_wins_at_dtype_minimum(dtype: str) -> None:
+    # A plane full of the dtype's lowest value: a sentinel-based padding must not tie-break
+    # into the padding, so every index is a real, in-bounds cell (the first of its window).
+    low = np.iinfo(dtype).min if np.dtype(dtype).kind in "iu" else -np.inf
+    x = np.full((1, 1, 4, 5), low, dtype=dtype)
+    for padding in (1, "same", ((2, 0), (0, 2))):
+        got = run_and_compare("max_pool", x, 3, 2, padding, data_format="channels_first",
+                              return_indices=True)
+        assert got[1].min() >= 0 and got[1].max() < 20
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+@pytest.mark.parametrize("op", ["avg_pool", "lp_pool", "global_avg_pool", "adaptive_avg_pool"])
+def test_float_results_keep_float_dtype(op: str, dtype: str) -> None:
+    x = _input(2, dtype)
+    entry = OPS[op]
+    args = _args(op, windowed_configs(2)[2])[0] if entry.kind == "windowed" else entry.example_args
+    assert entry.func(x, *args).dtype == np.dtype(dtype)
+
+
+# --------------------------------------------------------------------------------------------
+# global and adaptive ops
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("keepdims", [False, True])
+@pytest.mark.parametrize("rank", [1, 2, 3])
+@pytest.mark.parametrize("op", ["global_max_pool", "global_avg_pool", "global_lp_pool"])
+def test_global(op: str, rank: int, keepdims: bool) -> None:
+    data_format = ("channels_last", "channels_first")[(rank + keepdims) % 2]
+    x = _input(rank, data_format=data_format, seed=rank)
+    args = (3,) if op == "global_lp_pool" else ()
+    run_and_compare(op, x, *args, data_format=data_format, keepdims=keepdims)
+
+
+ADAPTIVE_SIZES = {
+    1: [1, 4, 9, 12],
+    2: [1, (3, 4), (7, 6), (10, 4)],
+    3: [(2, 3, 1), (5, 6, 4), (3, 7, 5)],
+}
+
+
+@pytest.mark.parametrize(
+    "rank,size", [(r, s) for r, sizes in ADAPTIVE_SIZES.items() for s in sizes]
+)
+@pytest.mark.parametrize("op", ["adaptive_max_pool", "adaptive_avg_pool"])
+def test_adaptive(op: str, rank: int, size: Any) -> None:
+    data_format = ("channels_last", "channels_first")[rank % 2]
+    x = _input(rank, data_format=data_format, seed=rank)
+    run_and_compare(op, x, size, data_format=data_format)
+    if op == "adaptive_max_pool":
+        run_and_compare(op, x, size, data_format=data_format, return_indices=True)
+
+
+# --------------------------------------------------------------------------------------------
+# memory layouts, empty batches, NaN and ties
+# --------------------------------------------------------------------------------------------
+
+
+def _layout_variants(x: np.ndarray) -> dict[str, np.ndarray]:
+    big = np.zeros((x.shape[0] * 2, *[s * 2 for s in x.shape[1:]]), dtype=x.dtype)
+    strided = big[(slice(None, None, 2),) * x.ndim]
+    strided[...] = x
+    ro = x.copy()
+    ro.setflags(write=False)
+    neg = np.zeros_like(x)
+    flipped = neg[..., ::-1]
+    flipped[...] = x
+    return {
+        "fortran": np.asfortranarray(x),
+        "strided_view": strided,
+        "negative_stride": flipped,
+        "read_only": ro,
+        "transposed_view": np.moveaxis(np.ascontiguousarray(np.moveaxis(x, -1, 1)), 1, -1),
+    }
+
+
+@pytest.mark.parametrize("variant", ["fortran", "strided_view", "negative_stride", "read_only",
+                                     "transposed_view"])
+@pytest.mark.parametrize("op", ["max_pool", "lp_pool", "global_avg_pool", "adaptive_max_pool"])
+def test_non_contiguous_and_read_only_inputs(op: str, variant: str) -> None:
+    entry = OPS[op]
+    x = _layout_variants(_input(2))[variant]
+    args, kwargs = ((_args(op, windowed_configs(2)[2])) if entry.kind == "windowed"
+                    else (entry.example_args, {}))
+    run_and_compare(op, x, *args, **kwargs)
+
+
+@pytest.mark.parametrize("op", list(OPS))
+def test_empty_batch(op: str) -> None:
+    entry = OPS[op]
+    x = np.zeros((0, 5, 6, 3), dtype=np.float32)
+    args, kwargs = ((_args(op, windowed_configs(2)[2])) if entry.kind == "windowed"
+                    else (entry.example_args, {}))
+    run_and_compare(op, x, *args, **kwargs)
+    if entry.has_indices:
+        run_and_compare(op, x, *args, return_indices=True, **kwargs)
+
+
+@pytest.mark.parametrize("op", ["max_pool", "adaptive_max_pool", "global_max_pool"])
+def test_nan_wins_and_index_is_first_nan(op: str) -> None:
+    x = _input(2, "float64", "channels_first", seed=3)
+    x[0, 0, 1, 1] = np.nan
+    x[0, 0, 1, 2] = np.nan
+    x[1, 2, 4, 0] = np.nan
+    x[1, 1, 0, 0] = np.inf
+    entry = OPS[op]
+    if entry.kind == "windowed":
+        args, kwargs = (3,), dict(strides=2, padding=1)
+    else:
+        args, kwargs = entry.example_args, {}
+    got = run_and_compare(op, x, *args, data_format="channels_first", **kwargs)
+    assert np.isnan(got[0, 0]).any() and np.isnan(got[1, 2]).any()
+    if entry.has_indices:
+        run_and_compare(op, x, *args, data_format="channels_first", return_indices=True, **kwargs)
+
+
+def test_nan_index_concrete() -> None:
+    x = np.array([[1.0, np.nan, 5.0, np.nan]]).reshape(1, 1, 4)
+    y, i = pk.max_pool(x, 4, data_format="channels_first", return_indices=True)
+    assert np.isnan(y[0, 0, 0]) and i[0, 0, 0] == 1
+
+
+@pytest.mark.parametrize("dtype", ["float32", "int8", "uint8"])
+@pytest.mark.parametrize("op", ["max_pool", "adaptive_max_pool"])
+def test_ties_go_to_first_in_row_major_order(op: str, dtype: str) -> None:
+    x = _input(2, dtype, "channels_first", seed=5, ties=True)
+    args = (3,) if op == "max_pool" else ((4, 3),)
+    kwargs = dict(strides=1, padding=1, dilation=(1, 2)) if op == "max_pool" else {}
+    run_and_compare(op, x, *args, data_format="channels_first", return_indices=True, **kwargs)
+
+
+def test_tie_concrete() -> None:
+    # window rows [7 9; 9 7]: the 9 at (0, 1) comes before the 9 at (1, 0) in row-major order.
+    x = np.array([[7, 9], [9, 7]], dtype=np.int16).reshape(1, 1, 2, 2)
+    y, i = pk.max_pool(x, 2, data_format="channels_first", return_indices=True)
+    assert y.item() == 9 and i.item() == 1
+
+
+# --------------------------------------------------------------------------------------------
+# output_shape on its own (no data)
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cfg_id", range(N_CONFIGS))
+@pytest.mark.parametrize("rank", [1, 2, 3])
+def test_output_shape_matches_reference(rank: int, cfg_id: int) -> None:
+    cfg = dict(windowed_configs(rank)[cfg_id])
+    k = cfg.pop("pool_size")
+    for fmt, shape in (("channels_last", (4, *SPATIAL[rank], 7)),
+                       ("channels_first", (4, 7, *SPATIAL[rank]))):
+        assert pk.output_shape(shape, k, data_format=fmt, **cfg) == ref.output_shape(
+            shape, k, data_format=fmt, **cfg)
+
+
+# --------------------------------------------------------------------------------------------
+# hypothesis: random windowed configurations
+# --------------------------------------------------------------------------------------------
+
+hypothesis = pytest.importorskip("hypothesis")
+st = pytest.importorskip("hypothesis.strategies")
+from hypothesis import assume, given  # noqa: E402
+
+
+@st.composite
+def windowed_case(draw: Any) -> tuple[str, np.ndarray, tuple, dict]:
+    op = draw(st.sampled_from(["max_pool", "avg_pool", "lp_pool"]))
+    rank = draw(st.integers(1, 3))
+    spatial = tuple(draw(st.lists(st.integers(1, 7), min_size=rank, max_size=rank)))
+    k = tuple(draw(st.lists(st.integers(1, 4), min_size=rank, max_size=rank)))
+    s = tuple(draw(st.lists(st.integers(1, 3), min_size=rank, max_size=rank)))
+    d = tuple(draw(st.lists(st.integers(1, 2), min_size=rank, max_size=rank)))
+    ek = [(kk - 1) * dd + 1 for kk, dd in zip(k, d)]
+    form = draw(st.sampled_from(["valid", "same", "same_lower", "int", "tuple", "pairs"]))
+    if form in ("valid", "same", "same_lower"):
+        padding: Any = form
+    elif form == "int":
+        padding = draw(st.integers(0, min(ek) - 1))
+    elif form == "tuple":
+        padding = tuple(draw(st.integers(0, e - 1)) for e in ek)
+    else:
+        padding = tuple((draw(st.integers(0, e - 1)), draw(st.integers(0, e - 1))) for e in ek)
+    ceil_mode = draw(st.booleans())
+    data_format = draw(st.sampled_from(["channels_last", "channels_first"]))
+    kwargs: dict = dict(strides=s, padding=padding, dilation=d, ceil_mode=ceil_mode,
+                        data_format=data_format)
+    if op == "avg_pool":
+        kwargs["count_include_pad"] = draw(st.booleans())
+        kwargs["divisor_override"] = draw(st.sampled_from([None, None, 1, 5]))
+    if op == "max_pool":
+        kwargs["return_indices"] = draw(st.booleans())
+    dtype = draw(st.sampled_from(["float32", "float64"] + (["int16"] if op == "max_pool" else [])))
+    shape = (draw(st.integers(1, 2)), *spatial, draw(st.integers(1, 2)))
+    if data_format == "channels_first":
+        shape = (shape[0], shape[-1], *spatial)
+    x = make_input(shape, dtype, draw(st.integers(0, 2**16)), ties=draw(st.booleans()))
+    args = (draw(st.sampled_from([1, 2, 3, np.inf])), k) if op == "lp_pool" else (k,)
+    return op, x, args, kwargs
+
+
+@given(windowed_case())
+def test_hypothesis_windowed(case: tuple) -> None:
+    op, x, args, kwargs = case
+    try:
+        OPS[op].reference(x, *args, **kwargs)
+    except ValueError:  # window larger than padded input, or a window of padding only
+        assume(False)
+    run_and_compare(op, x, *args, **kwargs)
+
+
+@given(
+    rank=st.integers(1, 3),
+    data=st.data(),
+    op=st.sampled_from(["adaptive_max_pool", "adaptive_avg_pool"]),
+)
+def test_hypothesis_adaptive(rank: int, data: Any, op: str) -> None:
+    spatial = tuple(data.draw(st.lists(st.integers(1, 7), min_size=rank, max_size=rank)))
+    out = tuple(data.draw(st.lists(st.integers(1, 8), min_size=rank, max_size=rank)))
+    x = make_input((2, *spatial, 2), "float64", data.draw(st.integers(0, 999)),
+                   ties=data.draw(st.booleans()))
+    run_and_compare(op, x, out)
+    if op == "adaptive_max_pool":
+        run_and_compare(op, x, out, return_indices=True)
