@@ -69,25 +69,30 @@ def keras_tf():
 def test_matches_keras_forward_and_backward(keras_tf, name, kwargs, shape):
     keras, tf = keras_tf
     rng = np.random.default_rng(len(CASES) * sum(shape) + len(kwargs))
-    x = rng.standard_normal(shape).astype(np.float32)
+    # float64 on both sides: tight tolerances, and the kernels the other tests compiled. TF has
+    # no float64 3D pooling, so there Keras runs float32 on float32-representable data.
+    kdtype = "float32" if len(shape) == 5 else "float64"
+    tol = dict(rtol=1e-5, atol=1e-6) if kdtype == "float32" else dict(rtol=1e-12, atol=1e-12)
+    x = rng.standard_normal(shape).astype(kdtype).astype(np.float64)
 
-    theirs = getattr(keras.layers, name)(**kwargs)
+    theirs = getattr(keras.layers, name)(**kwargs, dtype=kdtype)
     ours = getattr(L, name)(**kwargs)
 
-    xt = tf.constant(x)
+    xt = tf.constant(x, dtype=kdtype)
     with tf.GradientTape() as tape:
         tape.watch(xt)
         y_k = theirs(xt)
-    dy = rng.standard_normal(tuple(y_k.shape)).astype(np.float32)
-    dx_k = tape.gradient(y_k, xt, output_gradients=tf.constant(dy)).numpy()
+    assert y_k.dtype == kdtype
+    dy = rng.standard_normal(tuple(y_k.shape)).astype(kdtype).astype(np.float64)
+    dx_k = tape.gradient(y_k, xt, output_gradients=tf.constant(dy, dtype=kdtype)).numpy()
 
     y = ours(x)
-    assert y.dtype == np.float32
+    assert y.dtype == np.float64
     assert y.shape == tuple(y_k.shape)
-    np.testing.assert_allclose(y, y_k.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(y, y_k.numpy(), **tol)
     dx = ours.backward(dy)
     assert dx.shape == x.shape
-    np.testing.assert_allclose(dx, dx_k, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(dx, dx_k, **tol)
 
     for batch in (None, shape[0]):
         in_shape = (batch, *shape[1:])
