@@ -1,0 +1,125 @@
+"""Smoke test of the benchmark harness (``python -m benchmarks``) on toy shapes.
+
+Checks that the harness runs end to end with ``--quick``, that every installed peer
+(PyTorch, TensorFlow, ONNX Runtime, JAX, NumPy) agrees with poolkit on the rows it
+supports, that a disagreeing peer is caught, and that the subprocess probes work.
+Nothing is asserted about speed.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks import harness  # noqa: E402
+from benchmarks.__main__ import main  # noqa: E402
+from benchmarks.peers import Peer, PoolkitPeer, Prepared, get_peers  # noqa: E402
+from benchmarks.rows import ROWS, make_inputs, resolve_pads, select_rows  # noqa: E402
+
+# One row per code path of the peers: explicit / SAME / composed padding, sliding windows,
+# reshape windows, global, adaptive, Lp, float16, uint8, 1-D, 3-D, forward+backward.
+SMOKE_ROWS = ",".join([
+    "max2d-k3s2p1-f32-*-fwd", "avg2d-k3s1same-f32-*-fwd", "lp2d-p2-k2s2-f32-nchw-fwd",
+    "aavg2d-o7-f32-nhwc-fwd", "gavg2d-f32-nchw-fwd", "glp2d-p2-f32-nhwc-fwd", "amax2d-o7-f32-nchw-fwd",
+    "max1d-k3s2p1-f32-nwc-fwd", "avg3d-k2s2-f32-ncdhw-fwd", "avg2d-k2s2-f16-nhwc-fwd",
+    "max2d-k2s2-u8-nchw-fwd", "max2d-k3s2p1-f32-nhwc-bwd", "avg2d-k3s1same-f32-nchw-bwd",
+])
+
+
+def test_row_ids_unique_and_shapes_match_poolkit():
+    import poolkit as pk
+
+    ids = [r.id for r in ROWS]
+    assert len(ids) == len(set(ids))
+    for row in ROWS:
+        if row.kind != "windowed":
+            continue
+        for quick in (True, False):
+            got = pk.output_shape(row.input_shape(quick), row.pool_size, row.strides, row.padding,
+                                  data_format=row.layout)
+            assert tuple(got) == row.output_shape(quick), row.id
+
+
+def test_resolve_pads_same_definition():
+    # TF SAME: out = ceil(in/s), total = max((out-1)*s + k - in, 0), odd cell at the end
+    assert resolve_pads((112,), (3,), (2,), "same") == [(0, 1)]
+    assert resolve_pads((112,), (3,), (1,), "same") == [(1, 1)]
+    assert resolve_pads((5,), (4,), (1,), "same_lower") == [(2, 1)]
+    assert resolve_pads((7, 7), (2, 2), (2, 2), 1) == [(1, 1), (1, 1)]
+
+
+def test_select_rows_patterns():
+    assert [r.id for r in select_rows("max2d-k2s2-f32-nhwc-fwd")] == ["max2d-k2s2-f32-nhwc-fwd"]
+    assert all(r.backward for r in select_rows("*-bwd"))
+    assert select_rows("no-such-row") == []
+
+
+def test_quick_end_to_end(tmp_path):
+    rc = main(["--quick", "--rows", SMOKE_ROWS, "--out", str(tmp_path), "--no-memory", "--no-latency"])
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert rc == 0, [(r["id"], n, c) for r in data["rows"] for n, c in r["peers"].items()
+                     if c["status"] not in ("ok", "n/a")]
+    assert (tmp_path / "results.md").read_text().startswith("# poolkit benchmark results")
+    assert (tmp_path / "results.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(data["rows"]) == len(select_rows(SMOKE_ROWS)) == 15
+    peers_ran = set()
+    for rec in data["rows"]:
+        if rec.get("skipped"):  # backward rows before pk.vjp exists
+            assert rec["backward"]
+            continue
+        assert rec["agreement_reference"] == "poolkit", rec["id"]
+        assert rec["reference"]["status"] in ("ok", "skipped"), (rec["id"], rec["reference"])
+        for name, cell in rec["peers"].items():
+            assert cell["status"] in ("ok", "n/a"), (rec["id"], name, cell)
+            if cell["status"] == "ok":
+                assert cell["median_s"] > 0
+                peers_ran.add(name)
+        others = [n for n, c in rec["peers"].items() if n != "poolkit" and c["status"] == "ok"]
+        assert others, f"no peer checked {rec['id']}"
+    # every installed peer agreed with poolkit on at least one row
+    assert peers_ran == {p.name for p in get_peers(None)}
+
+
+class _OffByOnePeer(Peer):
+    name, label, module = "offbyone", "off by one", "numpy"
+
+    def prepare(self, row, x, dy, quick, for_memory=False):
+        f = PoolkitPeer().func(row.op)
+        args, kw = row.call_args()
+        return Prepared(lambda: f(x, *args, **kw), lambda r: np.asarray(r) + 1)
+
+
+def test_disagreeing_peer_is_caught_and_not_timed():
+    row = select_rows("avg2d-k2s2-f32-nhwc-fwd")[0]
+    rec = harness.measure_row(row, [PoolkitPeer(), _OffByOnePeer()], quick=True, repeat=1, cell_budget=0.0,
+                              bandwidth=1e10, registry=None, log=lambda s: None, pause=0.0)
+    assert rec["peers"]["poolkit"]["status"] == "ok"
+    assert rec["peers"]["offbyone"]["status"] == "mismatch"
+    assert "median_s" not in rec["peers"]["offbyone"]
+
+
+def test_compare_is_exact_for_max():
+    row = select_rows("max2d-k2s2-f32-nchw-fwd")[0]
+    x, _ = make_inputs(row, quick=True)
+    y = x[:, :, ::2, ::2]
+    assert harness.compare(row, y, y.copy())[0]
+    assert not harness.compare(row, y, np.nextafter(y, np.inf))[0]
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
+def test_probes_in_subprocesses(tmp_path):
+    rc = main(["--quick", "--rows", "max2d-k2s2-f32-nhwc-fwd", "--peers", "numpy", "--out", str(tmp_path)])
+    assert rc == 0
+    rec = json.loads((tmp_path / "results.json").read_text())["rows"][0]
+    assert set(rec["memory"]) == {"poolkit", "numpy"}
+    assert all(isinstance(v, int) and v >= 0 for v in rec["memory"].values()), rec["memory"]
+    for key in ("cold", "warm_cache"):
+        assert rec["latency"][key]["first_call_s"] > 0, rec["latency"]
+    assert "Peak extra memory" in (tmp_path / "results.md").read_text()
