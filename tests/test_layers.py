@@ -162,6 +162,15 @@ def test_backward_uses_the_last_forward():
     np.testing.assert_array_equal(dx[0, :, 0], [10.0, 0.0, 0.0, 20.0])
 
 
+def test_failed_call_forgets_the_previous_forward():
+    layer = L.MaxPooling2D(3)
+    layer(np.ones((1, 3, 3, 1)))
+    with pytest.raises(ValueError):
+        layer(np.ones((1, 2, 2, 1)))  # window larger than the input
+    with pytest.raises(RuntimeError, match="before any forward"):
+        layer.backward(np.ones((1, 1, 1, 1)))
+
+
 @pytest.mark.parametrize("dtype", ["float16", "float32", "int32", "uint8"])
 def test_dtypes_follow_the_functional_api(dtype):
     x = (np.arange(2 * 4 * 4 * 2) % 7).reshape(2, 4, 4, 2).astype(dtype)
@@ -242,6 +251,15 @@ def test_backward_uses_the_last_forward():
     layer(x2)
     dx = layer.backward(np.array([[[10.0], [20.0]]]))
     np.testing.assert_array_equal(dx[0, :, 0], [10.0, 0.0, 0.0, 20.0])
+
+
+def test_failed_call_forgets_the_previous_forward():
+    layer = L.MaxPooling2D(3)
+    layer(np.ones((1, 3, 3, 1)))
+    with pytest.raises(ValueError):
+        layer(np.ones((1, 2, 2, 1)))  # window larger than the input
+    with pytest.raises(RuntimeError, match="before any forward"):
+        layer.backward(np.ones((1, 1, 1, 1)))
 
 
 @pytest.mark.parametrize("dtype", ["float16", "float32", "int32", "uint8"])

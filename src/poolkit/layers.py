@@ -251,6 +251,7 @@ class PoolingLayer:
         numpy.ndarray
             The pooled output.
         """
+        self._pullback = self._out_shape = None  # a failed call leaves nothing stale behind
         x = self._check_input(x)
         vjp = _functional("vjp")
         y, pullback = vjp(_functional(self._op_name), x, **self._op_kwargs())
