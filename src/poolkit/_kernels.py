@@ -322,6 +322,34 @@ def max_bwd_cf(dy, idx, dx, pd, od_, ph, oh_, pw, ow_):
 # gives the same results as ``max_cf``; sums are accumulated in float64 in a different order.
 
 
+@nb.njit
+def _max_edge(yr, tmp, fill, bw, lw, hw, dw, start, stop):
+    """Horizontal max for the outputs [start, stop) whose windows are clipped by the row ends."""
+    for ow in range(start, stop):
+        if lw[ow] >= hw[ow]:
+            yr[ow] = fill
+            continue
+        best = tmp[bw[ow] + lw[ow] * dw]
+        for kw in range(lw[ow] + 1, hw[ow]):
+            v = tmp[bw[ow] + kw * dw]
+            best = v if (v > best or v != v) else best
+        yr[ow] = best
+
+
+@nb.njit
+def _sum_edge(acc, tmp, mode, bw, lw, hw, dw, start, stop):
+    """Horizontal sum (max of |x| for mode 4) for the clipped outputs [start, stop)."""
+    for ow in range(start, stop):
+        s = 0.0
+        for kw in range(lw[ow], hw[ow]):
+            v = tmp[bw[ow] + kw * dw]
+            if mode == 4:
+                s = v if (v > s or v != v) else s
+            else:
+                s += v
+        acc[ow] = s
+
+
 @nb.njit(inline="always")
 def _interior(bw, lw, hw, kw_full):
     """[a, b): the outputs whose window taps all lie inside the row."""
@@ -333,6 +361,50 @@ def _interior(bw, lw, hw, kw_full):
     while b > a and (lw[b - 1] != 0 or hw[b - 1] != kw_full):
         b -= 1
     return a, b
+
+
+@nb.njit
+def _vfold_max(tmp, xr, first):
+    """tmp = xr (first row of the window) or tmp = max(tmp, xr), NaN-propagating."""
+    if first:
+        for w in range(tmp.shape[0]):
+            tmp[w] = xr[w]
+    else:
+        for w in range(tmp.shape[0]):
+            v = xr[w]
+            t = tmp[w]
+            tmp[w] = v if (v > t or v != v) else t
+
+
+@nb.njit
+def _hfold_max(yi, t0, sw, first):
+    """yi[j] = (max of yi[j] and) t0[sw * j]; literal strides 1 and 2 vectorise."""
+    m = yi.shape[0]
+    if first:
+        if sw == 1:
+            for j in range(m):
+                yi[j] = t0[j]
+        elif sw == 2:
+            for j in range(m):
+                yi[j] = t0[2 * j]
+        else:
+            for j in range(m):
+                yi[j] = t0[sw * j]
+    elif sw == 1:
+        for j in range(m):
+            v = t0[j]
+            t = yi[j]
+            yi[j] = v if (v > t or v != v) else t
+    elif sw == 2:
+        for j in range(m):
+            v = t0[2 * j]
+            t = yi[j]
+            yi[j] = v if (v > t or v != v) else t
+    else:
+        for j in range(m):
+            v = t0[sw * j]
+            t = yi[j]
+            yi[j] = v if (v > t or v != v) else t
 
 
 @nb.njit(**_OPTS)
@@ -351,63 +423,21 @@ def max_cf_rows(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw_f
             for kd in range(ld[od], hd[od]):
                 i0 = bd[od] + kd * dd
                 for kh in range(lh[oh], hh[oh]):
-                    xr = x[n, c, i0, bh[oh] + kh * dh]
-                    if first:  # explicit loops: numba's slice assignment is much slower
-                        for w in range(W):
-                            tmp[w] = xr[w]
-                        first = False
-                    else:
-                        for w in range(W):
-                            v = xr[w]
-                            t = tmp[w]
-                            tmp[w] = v if (v > t or v != v) else t
+                    _vfold_max(tmp, x[n, c, i0, bh[oh] + kh * dh], first)
+                    first = False
             if first:
                 for ow in range(OW):
                     yr[ow] = fill
                 continue
             if b > a:
-                # interior: taps 0..kw_full-1 all real. Slices that start at 0 let the compiler
-                # prove the indices non-negative (no wrap-around checks) and vectorise.
-                yi = yr[a:b]
-                m = b - a
+                # interior: taps 0..kw_full-1 all real; slices starting at 0 let the compiler
+                # prove indices non-negative (no wrap-around checks)
                 for kw in range(kw_full):
-                    t0 = tmp[bw[a] + kw * dw:]
-                    if kw == 0:
-                        if sw == 1:
-                            for j in range(m):
-                                yi[j] = t0[j]
-                        elif sw == 2:
-                            for j in range(m):
-                                yi[j] = t0[2 * j]
-                        else:
-                            for j in range(m):
-                                yi[j] = t0[sw * j]
-                    elif sw == 1:
-                        for j in range(m):
-                            v = t0[j]
-                            t = yi[j]
-                            yi[j] = v if (v > t or v != v) else t
-                    elif sw == 2:
-                        for j in range(m):
-                            v = t0[2 * j]
-                            t = yi[j]
-                            yi[j] = v if (v > t or v != v) else t
-                    else:
-                        for j in range(m):
-                            v = t0[sw * j]
-                            t = yi[j]
-                            yi[j] = v if (v > t or v != v) else t
-            for ow in range(OW):
-                if a <= ow < b:
-                    continue
-                if lw[ow] >= hw[ow]:
-                    yr[ow] = fill
-                    continue
-                best = tmp[bw[ow] + lw[ow] * dw]
-                for kw in range(lw[ow] + 1, hw[ow]):
-                    v = tmp[bw[ow] + kw * dw]
-                    best = v if (v > best or v != v) else best
-                yr[ow] = best
+                    _hfold_max(yr[a:b], tmp[bw[a] + kw * dw:], sw, kw == 0)
+                _max_edge(yr, tmp, fill, bw, lw, hw, dw, 0, a)
+                _max_edge(yr, tmp, fill, bw, lw, hw, dw, b, OW)
+            else:
+                _max_edge(yr, tmp, fill, bw, lw, hw, dw, 0, OW)
 
 
 @nb.njit(**_OPTS)
@@ -469,17 +499,9 @@ def sum_cf_rows(x, y, mode, p, divmode, override, bd, ld, hd, bh, lh, hh, bw, lw
                     else:
                         for j in range(m):
                             ai[j] += t0[sw * j]
-            for ow in range(OW):
-                if a <= ow < b:
-                    continue
-                s = 0.0
-                for kw in range(lw[ow], hw[ow]):
-                    v = tmp[bw[ow] + kw * dw]
-                    if mode == 4:
-                        s = v if (v > s or v != v) else s
-                    else:
-                        s += v
-                acc[ow] = s
+            _sum_edge(acc, tmp, mode, bw, lw, hw, dw, 0, a if b > a else OW)
+            if b > a:
+                _sum_edge(acc, tmp, mode, bw, lw, hw, dw, b, OW)
             rd = hd[od] - ld[od]
             rh = hh[oh] - lh[oh]
             for ow in range(OW):
