@@ -3,6 +3,7 @@
 Max, average, Lp, global and adaptive pooling in 1-3 spatial dimensions with the semantics of
 TensorFlow/Keras, PyTorch and ONNX, forward and backward, on compiled multi-threaded kernels.
 """
+from . import layers
 from .grad import grad, vjp
 from .ops import (adaptive_avg_pool, adaptive_max_pool, avg_pool, global_avg_pool,
                   global_lp_pool, global_max_pool, lp_pool, max_pool, output_shape)
@@ -11,5 +12,5 @@ __version__ = "0.1.0"
 
 __all__ = [
     "max_pool", "avg_pool", "lp_pool", "global_max_pool", "global_avg_pool", "global_lp_pool",
-    "adaptive_max_pool", "adaptive_avg_pool", "output_shape", "vjp", "grad", "__version__",
+    "adaptive_max_pool", "adaptive_avg_pool", "output_shape", "vjp", "grad", "layers", "__version__",
 ]
