@@ -641,7 +641,7 @@ def run_compare(*, framework: str, op: str, pool_size: str, stride: str | None,
     if warnings:
         data["warnings"] = warnings
     if as_json:
-        console.print_json(json.dumps(data))
+        print(json.dumps(data, indent=2))
         return
     console.print(Text(f"From {fw}: {cfg.op} pooling", style="bold"))
     console.print(Text(f"  poolkit: {data['poolkit']}"), soft_wrap=True)
