@@ -15,6 +15,13 @@ import time
 from pathlib import Path
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
+#: Rows probed for first-call latency by default (each costs two fresh processes and a
+#: cold compile): one per op family, layout, dtype and dimensionality, plus a backward.
+LATENCY_ROWS = ",".join([
+    "max2d-k2s2-f32-nhwc-fwd", "max2d-k2s2-f32-nchw-fwd", "avg2d-k3s1same-f32-nhwc-fwd",
+    "lp2d-p2-k2s2-f32-nhwc-fwd", "gavg2d-f32-nhwc-fwd", "aavg2d-o7-f32-nhwc-fwd", "max2d-k2s2-f16-nhwc-fwd",
+    "max2d-k2s2-u8-nhwc-fwd", "max1d-k3s2p1-f32-nwc-fwd", "max3d-k2s2-f32-ndhwc-fwd", "max2d-k2s2-f32-nhwc-bwd",
+])
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -27,15 +34,16 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--peers", default="", metavar="LIST",
                     help="comma-separated peers among poolkit,torch,tf,ort,jax,numpy (default: all installed)")
     ap.add_argument("--repeat", type=int, default=None, metavar="N",
-                    help="most timed runs per cell (default 15, quick 3)")
+                    help="most timed runs per cell (default 10, quick 3)")
     ap.add_argument("--budget", type=float, default=None, metavar="SECONDS",
-                    help="time budget per cell; fewer runs (at least 3) for slow cells (default 1.0, quick 0.05)")
+                    help="time budget per cell; fewer runs (at least 3) for slow cells (default 0.6, quick 0.05)")
     ap.add_argument("--out", default=None, metavar="DIR",
                     help=f"output folder (default {DEFAULT_OUT.name}/, quick: {DEFAULT_OUT.name}/quick/)")
     ap.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
     ap.add_argument("--no-latency", action="store_true", help="skip the first-call-latency subprocesses")
     ap.add_argument("--latency-rows", default="", metavar="PATTERN",
-                    help="rows for the first-call probes (default: the selected rows)")
+                    help="rows for the first-call probes (default: one per op family, layout, dtype, "
+                         "ndim, among the selected rows; 'all' patterns like '*' work too)")
     ap.add_argument("--list", action="store_true", help="print the row ids and exit")
     return ap
 
@@ -60,10 +68,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no row matches --rows {args.rows!r} (see --list)", file=sys.stderr)
         return 2
     quick = args.quick
-    repeat = args.repeat or (3 if quick else 15)
+    repeat = args.repeat or (3 if quick else 10)
     if repeat < 1:
         raise ValueError(f"`repeat` must be a positive integer; received repeat={repeat}")
-    budget = args.budget if args.budget is not None else (0.05 if quick else 1.0)
+    budget = args.budget if args.budget is not None else (0.05 if quick else 0.6)
     out = Path(args.out) if args.out else (DEFAULT_OUT / "quick" if quick else DEFAULT_OUT)
     peers = get_peers(args.peers or None)
     log = print
@@ -123,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
             if "error" in res:
                 log(f"  memory probe {p.name}: {res['error']}")
     if not args.no_latency:
-        lat_rows = select_rows(args.latency_rows, rows) if args.latency_rows else rows
+        lat_rows = select_rows(args.latency_rows or LATENCY_ROWS, rows) or rows[:1]
         for row in lat_rows:
             rec = next(r for r in records if r["id"] == row.id)
             if "median_s" not in rec["peers"].get("poolkit", {}):

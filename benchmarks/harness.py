@@ -293,19 +293,21 @@ def measure_row(row: Row, peers: list[Peer], *, quick: bool, repeat: int, cell_b
         prep.run()
         est[name] = time.perf_counter() - t0
     counts = {n: int(min(repeat, max(1 if quick else 3, cell_budget / max(t, 1e-9)))) for n, t in est.items()}
-    n_rounds = 1 if quick else 3
     times: dict[str, list[float]] = {n: [] for n in prepared}
+    slow = {n: t > 0.1 for n, t in est.items()}  # slow calls: one block, no discarded call
+    n_rounds = 1 if quick else 3
     gc.collect()
     gc_was = gc.isenabled()
     gc.disable()
     try:
         for r in range(n_rounds):
             for name, prep in prepared.items():
-                block = -(-counts[name] // n_rounds)
+                block = counts[name] if slow[name] else -(-counts[name] // n_rounds)
                 if r * block >= counts[name]:
                     continue
-                time.sleep(pause)
-                prep.run()
+                if not slow[name]:
+                    time.sleep(pause)
+                    prep.run()
                 for _ in range(min(block, counts[name] - r * block)):
                     t0 = time.perf_counter()
                     res = prep.run()

@@ -73,7 +73,8 @@ def markdown(data: dict) -> str:
         f"- Load average before / after the run: {data.get('load_before')} / {data.get('load_after')}"
         " (anything well above 0 means other work shared the cores: treat ratios within ~20% as noise)",
         f"- Mode: {'quick (toy shapes: timings meaningless, checks only)' if data['quick'] else 'full'};"
-        f" up to {data['repeat']} timed runs per cell after 2 warm-up calls, peers interleaved, median shown;"
+        f" up to {data['repeat']} timed runs per cell (at least 3; fewer for slow cells) after warm-up,"
+        f" in blocks interleaved across peers, median shown;"
         f" total {data['elapsed_s']:.0f} s",
         "",
         "Times are milliseconds per call (median). **Bold**: fastest peer. `floor` = (bytes in + bytes out) /"
@@ -102,7 +103,8 @@ def markdown(data: dict) -> str:
     if has_mem or has_lat:
         lines += ["", "## Peak extra memory and first-call latency", "",
                   "Peak extra memory: growth of the resident set during one warmed-up call, output included,"
-                  " in MB (fresh process per peer, `python -m benchmarks.probe memory`). First call: poolkit's"
+                  " in MB (fresh process per peer, `python -m benchmarks.probe memory`); allocators that keep"
+                  " freed blocks (TensorFlow's does) reuse them and show less than they use. First call: poolkit's"
                   " first call in a fresh process (after `import poolkit`), with an empty Numba cache (cold)"
                   " and again with the cache the cold run left (warm cache), in ms.", ""]
         head = ["row", "output MB"]
