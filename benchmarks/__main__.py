@@ -51,7 +51,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; returns 0, or 1 when a peer disagreed with poolkit."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
@@ -70,10 +71,13 @@ def main(argv: list[str] | None = None) -> int:
     quick = args.quick
     repeat = args.repeat or (3 if quick else 10)
     if repeat < 1:
-        raise ValueError(f"`repeat` must be a positive integer; received repeat={repeat}")
+        parser.error(f"`repeat` must be a positive integer; received repeat={repeat}")
     budget = args.budget if args.budget is not None else (0.05 if quick else 0.6)
     out = Path(args.out) if args.out else (DEFAULT_OUT / "quick" if quick else DEFAULT_OUT)
-    peers = get_peers(args.peers or None)
+    try:
+        peers = get_peers(args.peers or None)
+    except ValueError as exc:
+        parser.error(str(exc))
     log = print
 
     t_start = time.perf_counter()

@@ -99,7 +99,7 @@ def machine_info(peers: list[Peer]) -> dict[str, Any]:
     except OSError:
         pass
     versions = {"python": platform.python_version(), "numpy": np.__version__}
-    for mod in ("numba", "poolkit"):
+    for mod in ("numba", "poolkit", "onnx"):
         try:
             versions[mod] = importlib.import_module(mod).__version__
         except Exception:
