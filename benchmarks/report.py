@@ -178,7 +178,7 @@ def bar_chart(data: dict, path: Path) -> None:
     if not rows:
         return
     n, k = len(rows), len(peers)
-    fig, ax = plt.subplots(figsize=(10, 1.2 + 0.42 * n))
+    fig, ax = plt.subplots(figsize=(11, 1.6 + 0.42 * n))
     height = 0.8 / k
     colors = plt.get_cmap("tab10")
     for j, p in enumerate(peers):
@@ -190,8 +190,7 @@ def bar_chart(data: dict, path: Path) -> None:
                 vals.append(cell["median_s"] / rec["floor_s"])
         ax.barh(ys, vals, height=height, color=colors(j), label=data["peer_labels"][p],
                 edgecolor="black" if p == "poolkit" else "none", linewidth=0.6)
-    ax.axvline(1.0, color="black", linestyle="--", linewidth=1)
-    ax.text(1.0, -0.9, " memory floor", fontsize=8, va="bottom")
+    ax.axvline(1.0, color="black", linestyle="--", linewidth=1, label="memory floor")
     ax.set_yticks(range(n))
     ax.set_yticklabels([r["title"] for r in rows], fontsize=8)
     ax.invert_yaxis()
@@ -200,7 +199,7 @@ def bar_chart(data: dict, path: Path) -> None:
     m = data["machine"]
     ax.set_title(f"Pooling, {'quick toy shapes' if data['quick'] else 'fp32 16x64x112x112 and equivalents'}"
                  f"\n{m['cpu']}, {m['threads_used']} threads, {m['date']}", fontsize=10)
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     ax.grid(axis="x", which="both", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
