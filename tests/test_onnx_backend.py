@@ -303,3 +303,259 @@ def test_random_window_node_matches_reference_and_onnxruntime(params):
     ort_opset = max(opset, {"MaxPool": 8, "AveragePool": 7}.get(op, 1))
     _compare(op, got, _ort_run(_typed_model([node], [("x", dtype)], types, ort_opset), {"x": x}),
              exact)
+
+
+# --------------------------------------------------------------------------- chained graphs
+@st.composite
+def chains(draw):
+    """MaxPool (optionally with Indices) -> AveragePool or LpPool -> a global pool, 2-D."""
+    h, w = draw(st.integers(4, 8)), draw(st.integers(4, 8))
+    k1 = [draw(st.integers(1, 3)), draw(st.integers(1, 3))]
+    first = helper.make_node("MaxPool", ["x"], ["a", "ia"], kernel_shape=k1,
+                             # a stride of 2 keeps the reference evaluator off its unit-stride
+                             # MaxPool path, which mishandles pads
+                             strides=[2, draw(st.integers(1, 2))],
+                             pads=[draw(st.integers(0, (k - 1) // 2)) for k in k1 + k1])
+    second_op = draw(st.sampled_from(("AveragePool", "LpPool")))
+    extra = {"p": draw(st.integers(1, 3))} if second_op == "LpPool" else {
+        "count_include_pad": draw(st.integers(0, 1))}
+    second = helper.make_node(second_op, ["a"], ["b"], kernel_shape=[2, 2],
+                              auto_pad=draw(st.sampled_from(("SAME_UPPER", "SAME_LOWER"))),
+                              **extra)
+    third = helper.make_node(draw(st.sampled_from(("GlobalMaxPool", "GlobalAveragePool"))),
+                             ["b"], ["c"])
+    return [first, second, third], (draw(st.integers(1, 2)), 2, h, w), draw(st.integers(0, 999))
+
+
+@settings(max_examples=15, deadline=None)
+@given(chains())
+def test_random_chained_graph_matches_onnxruntime_and_reference(params):
+    nodes, shape, seed = params
+    x = _distinct(shape, "float32", seed)
+    got = pko.run(_model(nodes, ["x"], ["c", "ia"], 18), {"x": x})
+    explicit = [nodes[0], helper.make_node(nodes[1].op_type, ["a"], ["b"], **_explicit_pads(
+        {a.name: (v.decode() if isinstance(v := helper.get_attribute_value(a), bytes) else v)
+         for a in nodes[1].attribute},
+        pko.run(_model(nodes[:1], ["x"], ["a"], 18), [x])[0].shape[2:])), nodes[2]]
+    ref = _ref_run(_model(explicit, ["x"], ["c"], 18), {"x": x})
+    np.testing.assert_allclose(got[0], ref[0], rtol=2e-5, atol=1e-6)
+    want = _ort_run(_typed_model(nodes, [("x", "float32")], [("c", "float32"), ("ia", "int64")],
+                                 18), {"x": x})
+    np.testing.assert_allclose(got[0], want[0], rtol=2e-5, atol=1e-6)
+    np.testing.assert_array_equal(got[1], want[1])
+
+
+def test_maxpool_unpool_round_trip_graph_matches_onnxruntime():
+    nodes = [helper.make_node("MaxPool", ["x"], ["y", "i"], kernel_shape=[2, 2], strides=[2, 2]),
+             helper.make_node("MaxUnpool", ["y", "i"], ["u"], kernel_shape=[2, 2], strides=[2, 2])]
+    x = _distinct((2, 3, 4, 6), "float32", 1)
+    (u,) = pko.run(_model(nodes, ["x"], ["u"], 11), [x])
+    (want,) = _ort_run(_typed_model(nodes, [("x", "float32")], [("u", "float32")], 11), {"x": x})
+    np.testing.assert_array_equal(u, want)
+    # the kept cells are exactly the window maxima of x
+    blocks = x.reshape(2, 3, 2, 2, 3, 2)
+    is_max = blocks == blocks.max(axis=(3, 5), keepdims=True)
+    np.testing.assert_array_equal(u, np.where(is_max, blocks, 0).reshape(x.shape))
+
+
+@pytest.mark.parametrize("storage_order", [0, 1])
+@pytest.mark.parametrize("shape,k", [((2, 3, 7), [3]), ((2, 2, 5, 4), [2, 3]),
+                                     ((1, 2, 4, 3, 5), [2, 2, 3])])
+def test_maxpool_indices_storage_order_against_loop(storage_order, shape, k):
+    """ONNX Indices written from the spec: flat over N x C x spatial, the spatial part row major
+    (storage_order=0) or column major (1)."""
+    x = _distinct(shape, "float64", sum(shape))
+    node = helper.make_node("MaxPool", ["x"], ["y", "i"], kernel_shape=k, strides=[1] * len(k),
+                            storage_order=storage_order)
+    y, idx = pko.run(_model([node], ["x"], ["y", "i"], 12), [x])
+    sp = shape[2:]
+    for pos in np.ndindex(*y.shape):
+        n, c, o = pos[0], pos[1], pos[2:]
+        cells = [tuple(oo + kk for oo, kk in zip(o, t)) for t in np.ndindex(*k)]
+        best = max(cells, key=lambda cell: x[(n, c) + cell])
+        assert y[pos] == x[(n, c) + best]
+        local = (np.ravel_multi_index(best, sp) if storage_order == 0
+                 else np.ravel_multi_index(best, sp, order="F"))
+        assert idx[pos] == (n * shape[1] + c) * math.prod(sp) + local
+
+
+# --------------------------------------------------------------------------- opset defaults
+def test_averagepool_opset1_excludes_padding():
+    """AveragePool-1 has no count_include_pad: padded cells are never counted."""
+    x = np.array([[[1.0, 2.0, 4.0]]], dtype=np.float32)
+    node = helper.make_node("AveragePool", ["x"], ["y"], kernel_shape=[2], pads=[1, 1])
+    (y,) = pko.run(_model([node], ["x"], ["y"], 1), [x])
+    np.testing.assert_allclose(y, [[[1.0, 1.5, 3.0, 4.0]]])
+    node7 = helper.make_node("AveragePool", ["x"], ["y"], kernel_shape=[2], pads=[1, 1],
+                             count_include_pad=1)
+    (y7,) = pko.run(_model([node7], ["x"], ["y"], 7), [x])
+    np.testing.assert_allclose(y7, [[[0.5, 1.5, 3.0, 2.0]]])
+
+
+@pytest.mark.parametrize("opset,p", [(1, 3.0), (1, None), (2, 3), (2, None), (22, 1)])
+def test_global_lp_pool_p_attribute_across_opsets(opset, p):
+    x = _distinct((2, 3, 4, 5), "float64", 3)
+    kw = {} if p is None else {"p": p}
+    node = helper.make_node("GlobalLpPool", ["x"], ["y"], **kw)
+    (y,) = pko.run(_model([node], ["x"], ["y"], opset), [x])
+    pp = 2.0 if p is None else float(p)
+    want = (np.abs(x) ** pp).sum(axis=(2, 3), keepdims=True) ** (1 / pp)
+    np.testing.assert_allclose(y, want, rtol=1e-12)
+    if opset >= 2:
+        ort_y = _ort_run(_typed_model([node], [("x", "float32")], [("y", "float32")], 13),
+                         {"x": x.astype(np.float32)})[0]
+        np.testing.assert_allclose(y.astype(np.float32), ort_y, rtol=1e-5)
+
+
+def test_lppool_opset1_float_p():
+    x = _distinct((1, 2, 6), "float64", 5)
+    node = helper.make_node("LpPool", ["x"], ["y"], kernel_shape=[3], strides=[3], p=3.0)
+    (y,) = pko.run(_model([node], ["x"], ["y"], 1), [x])
+    want = (np.abs(x.reshape(1, 2, 2, 3)) ** 3).sum(-1) ** (1 / 3)
+    np.testing.assert_allclose(y, want, rtol=1e-12)
+
+
+@pytest.mark.parametrize("op", ["GlobalMaxPool", "GlobalAveragePool"])
+@pytest.mark.parametrize("shape", [(2, 3, 5), (1, 2, 3, 4), (1, 2, 2, 3, 2)])
+def test_global_pools_against_onnxruntime(op, shape):
+    x = _distinct(shape, "float32", 7)
+    node = helper.make_node(op, ["x"], ["y"])
+    (y,) = pko.run(_model([node], ["x"], ["y"], 1), [x])
+    (want,) = _ort_run(_typed_model([node], [("x", "float32")], [("y", "float32")], 22), {"x": x})
+    assert y.shape == want.shape == shape[:2] + (1,) * (len(shape) - 2)
+    np.testing.assert_allclose(y, want, rtol=1e-6)
+
+
+def test_maxpool_int8_uint8_exact():
+    for dt in ("int8", "uint8"):
+        x = np.random.default_rng(0).integers(0, 100, (1, 2, 5, 5)).astype(dt)
+        node = helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[3, 3], pads=[1, 1, 1, 1],
+                                strides=[2, 2])
+        (y,) = pko.run(_model([node], ["x"], ["y"], 12), [x])
+        (want,) = _ort_run(_typed_model([node], [("x", dt)], [("y", dt)], 12), {"x": x})
+        assert y.dtype == np.dtype(dt)
+        np.testing.assert_array_equal(y, want)
+
+
+# --------------------------------------------------------------------------- MaxUnpool, MaxRoiPool
+def test_maxunpool_output_shape_index_spaces():
+    """With output_shape bigger than the unpooled size, 'inferred' (ONNX reference and
+    conformance) zero-extends; 'output' reads the indices in the output plane (onnxruntime)."""
+    node = helper.make_node("MaxUnpool", ["x", "i", "s"], ["y"], kernel_shape=[2, 2],
+                            strides=[2, 2])
+    x = np.array([[[[5, 6], [7, 8]]]], dtype=np.float32)
+    i = np.array([[[[6, 8], [16, 18]]]], dtype=np.int64)  # a 2x2/2 MaxPool of a 5x5 plane
+    s = np.array([1, 1, 5, 5], dtype=np.int64)
+    model = _model([node], ["x", "i", "s"], ["y"], 11)
+    with pytest.raises(OnnxNodeError, match="does not lie in its own"):
+        pko.run(model, [x, i, s])  # 16 and 18 are outside the inferred 4x4 plane
+    (y,) = pko.run(model, [x, i, s], unpool_index_space="output")
+    (want,) = _ort_run(_typed_model([node], [("x", "float32"), ("i", "int64"), ("s", "int64")],
+                                    [("y", "float32")], 11), {"x": x, "i": i, "s": s})
+    np.testing.assert_array_equal(y, want)
+    (ref,) = _ref_run(model, {"x": x, "i": np.array([[[[5, 7], [13, 15]]]]), "s": s})
+    np.testing.assert_array_equal(pko.run(model, [x, np.array([[[[5, 7], [13, 15]]]]), s])[0], ref)
+    with pytest.raises(UnsupportedOnnxError, match="smaller"):
+        pko.run(model, [x, np.array([[[[5, 7], [13, 15]]]]), np.array([1, 1, 3, 3])])
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(1, 2), st.integers(1, 3), st.integers(2, 8), st.integers(2, 8),
+       st.integers(1, 3), st.integers(1, 3), st.sampled_from([1.0, 0.5, 0.25, 0.625]),
+       st.integers(0, 999))
+def test_maxroipool_matches_onnxruntime(n, c, h, w, ph, pw, scale, seed):
+    rng = np.random.default_rng(seed)
+    x = _distinct((n, c, h, w), "float32", seed)
+    rois = np.concatenate([rng.integers(0, n, (5, 1)),
+                           np.round(rng.uniform(-2, 2 * max(h, w), (5, 4)), 1)], 1)
+    rois = rois.astype(np.float32)
+    node = helper.make_node("MaxRoiPool", ["x", "r"], ["y"], pooled_shape=[ph, pw],
+                            spatial_scale=scale)
+    (y,) = pko.run(_model([node], ["x", "r"], ["y"], 1), [x, rois])
+    (want,) = _ort_run(_typed_model([node], [("x", "float32"), ("r", "float32")],
+                                    [("y", "float32")], 13), {"x": x, "r": rois})
+    np.testing.assert_array_equal(y, want)
+
+
+# --------------------------------------------------------------------------- run() API
+def test_run_accepts_model_path_bytes_dict_and_initializers(tmp_path):
+    node = helper.make_node("AveragePool", ["x"], ["y"], kernel_shape=[2], strides=[2])
+    model = _model([node], ["x"], ["y"], 22)
+    x = np.array([[[1.0, 3.0, 5.0, 9.0]]], dtype=np.float32)
+    want = np.array([[[2.0, 7.0]]], dtype=np.float32)
+    path = tmp_path / "m.onnx"
+    onnx.save(model, str(path))
+    for m in (model, str(path), path, model.SerializeToString()):
+        np.testing.assert_array_equal(pko.run(m, [x])[0], want)
+    np.testing.assert_array_equal(pko.run(model, {"x": x})[0], want)
+    init = onnx.numpy_helper.from_array(x, "x")
+    with_init = _model([node], [], ["y"], 22, initializers=[init])
+    np.testing.assert_array_equal(pko.run(with_init, [])[0], want)
+    with pytest.raises(ValueError, match="lacks the graph inputs"):
+        pko.run(model, [])
+    with pytest.raises(ValueError, match="not graph inputs"):
+        pko.run(model, {"z": x})
+    with pytest.raises(TypeError, match="`model`"):
+        pko.run(3, [x])
+
+
+# --------------------------------------------------------------------------- errors
+def _one(op, opset=22, inputs=("x",), outputs=("y",), **attrs):
+    return _model([helper.make_node(op, list(inputs), list(outputs), name="n1", **attrs)],
+                  list(inputs), list(outputs), opset)
+
+
+X4 = np.zeros((1, 1, 4, 4), dtype=np.float32)
+
+
+@pytest.mark.parametrize("model,err,pattern", [
+    (_one("Relu"), UnsupportedOnnxError, r"node 'n1' \(Relu, opset 22\).*'Relu' is not supported"),
+    (_one("MaxPool", kernel_shape=[2, 2], foo=1), UnsupportedOnnxError,
+     r"node 'n1' \(MaxPool, opset 22\), attribute 'foo': is not an attribute"),
+    (_one("AveragePool", opset=11, kernel_shape=[2, 2], dilations=[2, 2]), UnsupportedOnnxError,
+     r"AveragePool, opset 11\), attribute 'dilations'"),
+    (_one("MaxPool", opset=8, kernel_shape=[2, 2], ceil_mode=1), UnsupportedOnnxError,
+     r"attribute 'ceil_mode'"),
+    (_one("MaxPool", kernel_shape=[2, 2], storage_order=2, outputs=("y", "i")), OnnxNodeError,
+     r"attribute 'storage_order': must be 0 \(row major\) or 1"),
+    (_one("MaxPool", kernel_shape=[2, 2], auto_pad="FOO"), UnsupportedOnnxError,
+     r"attribute 'auto_pad': must be NOTSET, VALID"),
+    (_one("MaxPool", kernel_shape=[2, 2], auto_pad="SAME_UPPER", pads=[1, 1, 1, 1]),
+     OnnxNodeError, r"attribute 'auto_pad': cannot be used together with pads"),
+    (_one("MaxPool", kernel_shape=[2]), OnnxNodeError, r"attribute 'kernel_shape': must have 2"),
+    (_one("MaxPool"), OnnxNodeError, r"attribute 'kernel_shape': is required"),
+    (_one("MaxPool", kernel_shape=[2, 2], pads=[1, 1, -1, 1]), OnnxNodeError,
+     r"attribute 'pads': must be non-negative"),
+    (_one("AveragePool", kernel_shape=[2, 2], count_include_pad=3), OnnxNodeError,
+     r"attribute 'count_include_pad': must be 0 or 1"),
+    (_one("LpPool", kernel_shape=[2, 2], p=2.0), OnnxNodeError,
+     r"attribute 'p': must be of type INT"),
+    (_one("MaxPool", opset=1, kernel_shape=[2, 2], outputs=("y", "i")), OnnxNodeError,
+     r"at most 1 output"),
+    (_one("MaxUnpool", opset=8, kernel_shape=[2, 2], inputs=("x", "i")), OnnxNodeError,
+     r"MaxUnpool does not exist at opset 8"),
+    (_one("MaxPool", kernel_shape=[2, 2], strides=[0, 1]), OnnxNodeError,
+     r"node 'n1' \(MaxPool, opset 22\): `strides` must be positive integers"),
+])
+def test_clear_errors(model, err, pattern):
+    with pytest.raises(err, match=pattern):
+        inputs = [X4, np.zeros((1, 1, 4, 4), np.int64)][:len(model.graph.input)]
+        pko.run(model, inputs)
+
+
+def test_custom_domain_and_dtype_errors():
+    m = _one("MaxPool", kernel_shape=[2, 2])
+    m.graph.node[0].domain = "com.example"
+    with pytest.raises(UnsupportedOnnxError, match="domain 'com.example'"):
+        pko.run(m, [X4])
+    with pytest.raises(UnsupportedOnnxError, match="dtype int32"):
+        pko.run(_one("MaxPool", kernel_shape=[2, 2]), [X4.astype(np.int32)])
+    with pytest.raises(UnsupportedOnnxError, match="1 to 3 spatial"):
+        pko.run(_one("GlobalMaxPool"), [np.zeros((2, 3), np.float32)])
+
+
+def test_importing_poolkit_does_not_import_onnx():
+    code = ("import sys, poolkit, poolkit.onnx, poolkit.unpool; "
+            "bad = [m for m in ('onnx', 'onnxruntime', 'torch', 'tensorflow', 'jax') "
+            "if m in sys.modules]; assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ})
