@@ -146,9 +146,12 @@ def _describe_params(spec: Any, padding: Any) -> str:
     def dims(t: tuple[int, ...]) -> str:
         return "x".join(str(v) for v in t)
 
-    parts = [f"{dims(spec.window)} window", f"stride {dims(spec.strides)}"]
+    def same(t: tuple[int, ...]) -> str:
+        return str(t[0]) if len(set(t)) == 1 else dims(t)
+
+    parts = [f"{dims(spec.window)} window", f"stride {same(spec.strides)}"]
     if any(d != 1 for d in spec.dilation):
-        parts.append(f"dilation {dims(spec.dilation)}")
+        parts.append(f"dilation {same(spec.dilation)}")
     parts.append(f"padding {padding!r}")
     if spec.ceil_mode:
         parts.append("ceil_mode")
@@ -325,6 +328,11 @@ def render_text(exp: Explanation, console: Any, max_windows: int = 16) -> None:
     g = exp.geoms
     shape = f"{exp.grid.shape[1]}" if exp.one_d else f"{exp.grid.shape[0]}x{exp.grid.shape[1]}"
     console.print(Text(f"Pooling a {shape} input: {exp.params}", style="bold"))
+    if exp.is_global:
+        console.print(Text("One window covers the whole input and gives one output value."))
+    else:
+        console.print(Text("The window slides over the input a stride at a time; "
+                           "each position gives one output cell."))
     console.print()
     console.print(Text("Input:", style="bold"))
     console.print(grid_text(exp.grid, width))
@@ -352,7 +360,10 @@ def render_text(exp: Explanation, console: Any, max_windows: int = 16) -> None:
 
     for view in exp.ops:
         console.print(Rule(Text(view.title, style="bold cyan")))
-        legend = "[v] cells in the window" + (", *v* the maximum it selects" if view.op == "max" else "")
+        legend = ("window (i, j) gives output cell (i, j); [v] marks its cells"
+                  + (", *v* the maximum it selects" if view.op == "max" else ""))
+        if exp.one_d:
+            legend = legend.replace("(i, j)", "i")
         console.print(Text(legend, style="dim"))
         panels = []
         shown = view.windows[:max_windows]
