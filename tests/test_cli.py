@@ -253,7 +253,7 @@ def test_explain_png_is_a_valid_image_of_the_expected_size(tmp_path):
 @pytest.mark.parametrize(
     "args, needle",
     [(["--stride", "0"], "strides"), (["--padding", "sideways"], "padding"),
-     (["--op", "median"], "op"), (["--input", "1 2; 3"], "same number of cells"),
+     (["--png", "nodir/x.png"], "No such file"), (["--input", "1 2; 3"], "same number of cells"),
      (["--input", "missing.npy"], "not found"), (["--pool", "9"], "pool_size")],
 )
 def test_explain_errors_are_one_line(args, needle, tmp_path):

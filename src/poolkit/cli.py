@@ -53,6 +53,8 @@ def _guard(fn: Callable[[], Any]) -> Any:
         _fail(str(exc))
     except (ValueError, TypeError) as exc:
         _fail(str(exc))
+    except OSError as exc:
+        _fail(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc))
     except MemoryError:
         _fail("out of memory")
     except KeyboardInterrupt:
@@ -88,7 +90,9 @@ def _root(
 # --------------------------------------------------------------------------- explain
 
 
-@app.command()
+@app.command(epilog="Examples: poolkit explain | poolkit explain --op all --grad | "
+             "poolkit explain --pool 3 --stride 2 --padding same --input \"1 3 2 4 1; 5 6 1 2 0\" | "
+             "poolkit explain --png pooling.png")
 def explain(
     op: str = typer.Option("max,avg", "--op", help="max, avg, lp, a comma list (max,lp) or all."),
     pool: str = typer.Option("2", "--pool", help="Window size: 2, or one per dim: 2,3."),
@@ -167,7 +171,9 @@ def _parse_ops(text: str) -> list[str]:
 # --------------------------------------------------------------------------- pool
 
 
-@app.command()
+@app.command(epilog="Examples: poolkit pool photo.jpg small.png --op avg | "
+             "poolkit pool photo.png top.png --repeat 4 --pyramid levels/ | "
+             "poolkit pool x.npy y.npy --layout NCHW --pool 3 --stride 2 --padding 1")
 def pool(
     src: Path = typer.Argument(..., metavar="IN", help="Input image (PNG, JPEG, TIFF, ...) or .npy array."),
     dst: Path = typer.Argument(..., metavar="OUT", help="Output image or .npy file."),
@@ -215,7 +221,8 @@ def pool(
 # --------------------------------------------------------------------------- compare
 
 
-@app.command()
+@app.command(epilog="Examples: poolkit compare --from torch --op avg --pool 3 --stride 2 --padding 1 | "
+             "poolkit compare --from tf --pool 3 --stride 2 --padding same --input-size 224,224")
 def compare(
     from_: str = typer.Option(..., "--from", help="The framework your arguments are written for: torch, tf, keras or onnx."),
     op: str = typer.Option("max", "--op", help="max, avg or lp."),
