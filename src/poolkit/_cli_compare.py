@@ -84,8 +84,10 @@ def _dim_match(src: Cfg, tgt: Cfg, i: int, sizes: Iterable[int]) -> bool:
     seen = False
     for n in sizes:
         a = _dim_windows(src, i, n)
-        if a is None or a == "partial":
+        if a is None:
             continue
+        if a == "partial":  # PyTorch's rescaled lp window: nothing else computes it
+            return False
         b = _dim_windows(tgt, i, n)
         if b is None or b == "partial" or len(a) != len(b):
             return False
@@ -214,6 +216,8 @@ def parse_source(framework: str, op: str, pool_size: str, stride: str | None,
                 reject("Keras pooling layers have no dilation")
             if any(v != 1 for v in s):
                 reject("TensorFlow allows dilation only with strides 1 (tf.nn.pool)")
+            if mode == "same":
+                reject("TensorFlow's tf.nn.pool implements dilation only with VALID padding")
         pad_dims = ("same",) * nd if mode == "same" else ((0, 0),) * nd
         cfg = Cfg(op, k, s, d, pad_dims, False, False, None, p)
     else:  # onnx
@@ -339,8 +343,9 @@ def spell(fw: str, cfg: Cfg) -> str:
         cls = ("MaxPooling" if cfg.op == "max" else "AveragePooling") + f"{nd}D"
         padding = "'same'" if all(p == "same" for p in cfg.pad) else "'valid'"
         if cfg.prepad:
+            zp = tuple(cfg.pad[0]) if nd == 1 else tuple(tuple(p) for p in cfg.pad)
             return (f"keras.layers.{cls}(pool_size={_t(cfg.k)}, strides={_t(cfg.s)}, "
-                    f"padding='valid')(keras.layers.ZeroPadding{nd}D({tuple(tuple(p) for p in cfg.pad)})(x))")
+                    f"padding='valid')(keras.layers.ZeroPadding{nd}D({zp})(x))")
         return f"keras.layers.{cls}(pool_size={_t(cfg.k)}, strides={_t(cfg.s)}, padding={padding})(x)"
     # onnx
     name = {"max": "MaxPool", "avg": "AveragePool", "lp": "LpPool"}[cfg.op]
@@ -388,7 +393,11 @@ def _pad_options(fw: str, cfg: Cfg, i: int, n: int | None) -> list:
         for v in range(0, k // 2 + 1):
             add((v, v))
     elif fw == "onnx":
-        if isinstance(src, str):
+        # ONNX's SAME formula does not clamp the total pad at 0 (ONNX Runtime then rejects the
+        # negative pad), so auto_pad is only safe when the window spans at least one stride.
+        # ONNX Runtime also sizes SAME differently from the ONNX formula once dilations > 1.
+        if isinstance(src, str) and d == 1 and (eff >= cfg.s[i] or (
+                n is not None and (-(-n // cfg.s[i]) - 1) * cfg.s[i] + eff - n >= 0)):
             add(src)
         if concrete is not None:
             add(concrete)
@@ -443,6 +452,8 @@ def _candidates(fw: str, cfg: Cfg, n: tuple[int, ...] | None) -> Iterable[tuple[
     nd = cfg.nd
     if fw in ("tf", "keras"):
         modes = [("same",) * nd, ((0, 0),) * nd]
+        if any(v != 1 for v in cfg.d):
+            modes = [((0, 0),) * nd]  # tf.nn.pool implements SAME only without dilation
         if all(p == (0, 0) for p in cfg.pad if not isinstance(p, str)) and not any(
                 isinstance(p, str) for p in cfg.pad):
             modes.reverse()
@@ -492,6 +503,15 @@ def _search(fw: str, cfg: Cfg, n: tuple[int, ...] | None, everywhere: bool) -> C
                 break
             chosen.append(hit)
         else:
+            kinds = {p if isinstance(p, str) else "explicit" for p in chosen}
+            if len(kinds) > 1:  # auto_pad is one setting for all dims: spell the pads out
+                if everywhere or n is None:
+                    continue
+                chosen = [
+                    p if not isinstance(p, str) else
+                    (lambda g: (g.pad_lo, g.pad_hi))(resolve_dim(n[i], cfg.k[i], cfg.s[i], cfg.d[i], p))
+                    for i, p in enumerate(chosen)
+                ]
             tgt = Cfg(cfg.op, cfg.k, cfg.s, cfg.d, tuple(chosen), gl["ceil"], gl["cip"], div,
                       cfg.p, torch_lp=torch_lp)
             if cfg.div is not None and tgt.div is None and (everywhere or not _divisors_match(cfg, tgt, n)):
@@ -568,6 +588,13 @@ def _reasons(fw: str, cfg: Cfg, n: tuple[int, ...] | None) -> list[str]:
                                                    if fw == "tf" else ""))
         if any(isinstance(p, str) and p == "same_lower" for p in cfg.pad):
             why.append(f"{name} has no SAME_LOWER")
+    if fw == "onnx" and any(isinstance(p, str) for p in cfg.pad) and n is None:
+        if any(v != 1 for v in cfg.d):
+            why.append("ONNX Runtime sizes auto_pad SAME differently once dilations > 1; "
+                       "pass --input-size to get explicit pads")
+        if any((k - 1) * d + 1 < st for k, d, st in zip(cfg.k, cfg.d, cfg.s)):
+            why.append("ONNX's SAME formula gives a negative pad when the window is shorter than "
+                       "the stride (ONNX Runtime rejects it); pass --input-size to get explicit pads")
     if not why:
         why.append(f"no setting of {name}'s pooling arguments covers the same cells with the same divisors")
     return why
