@@ -371,3 +371,20 @@ np.save(__import__("sys").argv[1], np.concatenate([u.ravel(), g.ravel(), p.ravel
             subprocess.run([sys.executable, "-c", code, path], check=True, env=env)
             outs.append(np.load(path))
     np.testing.assert_array_equal(outs[0], outs[1])
+
+
+def test_vjp_gradient_dtypes_follow_the_pooling_rule():
+    """Floating inputs keep their dtype; integer inputs get float64 gradients."""
+    idx = np.array([[[0, 3]]])
+    for dt, want in (("float16", "float16"), ("float32", "float32"), ("int32", "float64"),
+                     ("uint8", "float64")):
+        out, back = max_unpool_vjp(np.array([[[1, 2]]], dtype=dt), idx, 4,
+                                   data_format="channels_first")
+        g = back(np.arange(4, dtype=np.float32).reshape(1, 1, 4))
+        assert g.dtype == np.dtype(want)
+        np.testing.assert_array_equal(g, [[[0, 3]]])
+        x = np.arange(16, dtype=dt).reshape(1, 1, 4, 4)
+        y, back = roi_max_pool_vjp(x, np.array([[0, 0, 0, 3, 3]]), 2,
+                                   data_format="channels_first")
+        dx = back(np.ones(y.shape, np.float32))
+        assert dx.dtype == np.dtype(want) and dx.sum() == 4

@@ -28,6 +28,8 @@ __all__ = [
     "roi_max_pool",
     "roi_max_pool_backward",
     "unpool_output_size",
+    "max_unpool_vjp",
+    "roi_max_pool_vjp",
 ]
 
 _MAX_DTYPES = tuple(np.dtype(t) for t in ("float16", "float32", "float64", "int8", "uint8",
@@ -364,7 +366,7 @@ def max_unpool_backward(dout: np.ndarray, indices: np.ndarray, *,
     dy = np.zeros(ip.shape, dtype=dout.dtype)
     if ip.size:
         winner = np.full((ip.shape[0], size), -1, dtype=np.int64)
-        _unpool_bwd(dp, ip, winner, dy)
+        _unpool_bwd(_bits(dp), ip, winner, _bits(dy))  # a gather: copying bits is exact
     return _from_planes(dy, n, c, tuple(in_sp), cl)
 
 
@@ -374,13 +376,17 @@ def max_unpool_vjp(y: np.ndarray, indices: np.ndarray, *args: Any, **kwargs: Any
     out = max_unpool(y, indices, *args, **kwargs)
     df = kwargs.get("data_format", "channels_last")
     idx = np.array(indices, copy=True)
+    # gradients keep a floating dtype; integer inputs get float64 (as the pooling ops' vjp)
+    gdt = out.dtype if out.dtype.kind == "f" else np.dtype(np.float64)
 
     def pullback(dout: np.ndarray) -> np.ndarray:
         dout = np.asarray(dout)
+        if dout.dtype.kind not in "fiu":
+            raise TypeError(f"`dy` must be a real array; received dy with dtype={dout.dtype}")
         if dout.shape != out.shape:
             raise ValueError(f"`dy` must have the output's shape {out.shape}; received dy with "
                              f"shape={dout.shape}")
-        return max_unpool_backward(dout, idx, data_format=df).astype(out.dtype, copy=False)
+        return max_unpool_backward(dout.astype(gdt, copy=False), idx, data_format=df)
 
     return out, pullback
 
@@ -627,13 +633,17 @@ def roi_max_pool_vjp(x: np.ndarray, rois: np.ndarray, *args: Any, **kwargs: Any
     shape = np.shape(x)
     rois_c = np.array(rois, copy=True)
     xdt = np.asarray(x).dtype
+    # gradients keep a floating dtype; integer inputs get float64 (as the pooling ops' vjp)
+    gdt = xdt if xdt.kind == "f" else np.dtype(np.float64)
 
     def pullback(dy: np.ndarray) -> np.ndarray:
         dy = np.asarray(dy)
+        if dy.dtype.kind not in "fiu":
+            raise TypeError(f"`dy` must be a real array; received dy with dtype={dy.dtype}")
         if dy.shape != y.shape:
             raise ValueError(f"`dy` must have the output's shape {y.shape}; received dy with "
                              f"shape={dy.shape}")
-        dx = roi_max_pool_backward(dy, idx, rois_c, shape, data_format=df)
-        return dx.astype(xdt, copy=False) if xdt.kind == "f" else dx
+        return roi_max_pool_backward(dy.astype(gdt, copy=False), idx, rois_c, shape,
+                                     data_format=df)
 
     return ((y, idx) if want_idx else y), pullback
