@@ -14,7 +14,6 @@ one window engine.
 """
 from __future__ import annotations
 
-import math
 import numbers
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -70,12 +69,11 @@ def normalize_data_format(data_format: Any) -> str:
     )
 
 
-_INT_KINDS = "iu"
 _OK_DTYPES = {np.dtype(t) for t in ("float16", "float32", "float64", "int8", "uint8", "int16",
                                      "int32", "int64")}
 
 
-def check_array(x: Any, *, ints: bool = True, name: str = "x", min_spatial: int = 1,
+def check_array(x: Any, *, name: str = "x", min_spatial: int = 1,
                 max_spatial: int = 3) -> np.ndarray:
     """Validate the input array (type, dtype, rank) without copying it."""
     if not isinstance(x, np.ndarray):
@@ -88,13 +86,11 @@ def check_array(x: Any, *, ints: bool = True, name: str = "x", min_spatial: int 
                 raise TypeError(f"`{name}` must be an array; received {name} of type "
                                 f"{type(x).__name__}") from exc
     dt = x.dtype
-    if dt not in _OK_DTYPES or (not ints and dt.kind in _INT_KINDS and False):
+    if dt not in _OK_DTYPES:
         raise TypeError(
             f"`{name}` must have a float16/32/64 or int8/16/32/64/uint8 dtype; received {name} "
             f"with dtype={dt}"
         )
-    if not ints and dt.kind in _INT_KINDS:
-        pass  # integer input is allowed; means are computed in float64
     nsp = x.ndim - 2
     if nsp < min_spatial or nsp > max_spatial:
         raise ValueError(
@@ -206,7 +202,6 @@ def _tables(base: np.ndarray, size: int, in_size: int, dilation: int, lo: int, h
     """Real-tap range and padded-tap count for windows starting at ``base`` with ``size`` taps."""
     d = dilation
     # smallest k with base + k*d >= 0 ; largest k with base + k*d <= in-1
-    klo = np.maximum(0, -(base // d))  # ceil(-base/d) for negative base
     klo = np.where(base >= 0, 0, (-base + d - 1) // d)
     khi = np.minimum(size, np.where(in_size - 1 - base >= 0, (in_size - 1 - base) // d + 1, 0))
     khi = np.maximum(khi, klo)
@@ -297,6 +292,12 @@ class PoolSpec:
                                             self.dilation, pads):
             base = np.arange(o, dtype=np.int64) * s - lo
             klo, khi, npad = _tables(base, k, n, d, lo, hi)
+            if o and np.any(khi <= klo):
+                raise ValueError(
+                    "`padding` and `dilation` leave a window whose taps all fall in the padding; "
+                    f"received padding={self.padding!r}, dilation={self.dilation}, pool_size="
+                    f"{self.window} for input spatial shape {in_shape}"
+                )
             bases.append(base)
             klos.append(klo)
             khis.append(khi)
@@ -324,9 +325,3 @@ def adaptive_windows(in_shape: Sequence[int], output_size: Sequence[int]) -> Win
     return Windows(tuple(int(v) for v in in_shape), tuple(int(v) for v in output_size),
                    ((0, 0),) * nd, (1,) * nd, tuple(bases), tuple(klos), tuple(khis), tuple(khis))
 
-
-def ceil_div(a: int, b: int) -> int:
-    return -(-a // b)
-
-
-_ = math  # keep import for doc references
