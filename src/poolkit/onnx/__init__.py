@@ -10,6 +10,17 @@ Supported operators (every attribute of every opset version): ``MaxPool`` (with 
 else raises :class:`UnsupportedOnnxError` naming the node, the operator and the attribute; a
 model is never run with an attribute it would ignore.
 
+Where ONNX implementations disagree, poolkit follows the operator specification:
+
+* ``auto_pad=SAME_*`` with dilations uses the spec's total pad
+  ``(out - 1) * stride + (kernel - 1) * dilation + 1 - in`` (onnxruntime rejects dilations there,
+  the reference evaluator ignores them); a negative total (window smaller than the stride) is
+  clamped to 0, as TensorFlow does.
+* A NaN in a ``MaxPool`` window gives NaN and its index (onnxruntime's answer depends on where
+  the NaN sits and on whether ``Indices`` are asked for).
+* ``MaxUnpool`` with an ``output_shape`` input: see ``unpool_index_space`` in :func:`run`.
+* ``MaxRoiPool`` reproduces the Caffe/onnxruntime bin arithmetic bit for bit.
+
 :mod:`poolkit.onnx.backend` implements the ONNX Backend API on top of :func:`run`.
 The ``onnx`` package is imported only when a model is loaded.
 """
