@@ -186,9 +186,6 @@ def test_empty_spatial_dim_or_huge_window_raise_quickly(op: str) -> None:
         WINDOWED[op](X2, 10**12)
 
 
-@pytest.mark.xfail(reason="core bug report: dilation can leave a window with padding only "
-                   "(max gives -inf/dtype-min with index -1, avg NaN); should be rejected",
-                   strict=False)
 @pytest.mark.parametrize("op", list(WINDOWED))
 def test_dilation_window_holding_only_padding_is_rejected(op: str) -> None:
     # n=2, k=2, d=5, pads (3, 1): the single window's taps are at -3 and 2, both outside [0, 2)
