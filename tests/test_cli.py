@@ -542,3 +542,81 @@ def test_compare_human_output_and_errors():
                               "--ceil-mode"), "ceil_mode")
     assert_one_line_error(cli("compare", "--from", "torch", "--op", "max", "--pool", "2",
                               "--padding", "2"), "kernel_size // 2")
+
+
+def test_compare_claims_hold_on_random_configurations():
+    """Property: every exact call and workaround ``compare`` prints reproduces the source's result.
+
+    The source semantics are run through poolkit (itself checked against the frameworks elsewhere);
+    the printed target calls are run in the real frameworks.
+    """
+    hyp = pytest.importorskip("hypothesis")
+    st = pytest.importorskip("hypothesis.strategies")
+    pytest.importorskip("torch")
+    pytest.importorskip("tensorflow")
+    pytest.importorskip("onnxruntime")
+    import poolkit as pk
+    from poolkit import _cli_compare as C
+    from poolkit._cli_io import CLIError
+
+    @st.composite
+    def sources(draw):
+        fw = draw(st.sampled_from(["torch", "tf", "keras", "onnx"]))
+        op = draw(st.sampled_from(["max", "avg"] + (["lp"] if fw in ("torch", "onnx") else [])))
+        nd = draw(st.integers(1, 2))
+        k = [draw(st.integers(1, 4)) for _ in range(nd)]
+        s = [draw(st.integers(1, 3)) for _ in range(nd)]
+        n = [draw(st.integers(max(k) + 1, 9)) for _ in range(nd)]
+        kw = dict(framework=fw, op=op, pool_size=",".join(map(str, k)),
+                  stride=",".join(map(str, s)), padding=None, pads=None, dilation=None,
+                  ceil_mode=False, count_include_pad=None, divisor_override=None, p=2.0,
+                  input_size=",".join(map(str, n)) if draw(st.booleans()) else None, dims=nd)
+        if fw == "torch" and op != "lp":
+            kw["padding"] = ",".join(str(draw(st.integers(0, kk // 2))) for kk in k)
+        if fw in ("torch", "onnx"):
+            kw["ceil_mode"] = draw(st.booleans())
+        if fw in ("tf", "keras"):
+            kw["padding"] = draw(st.sampled_from(["valid", "same"]))
+        if fw == "onnx":
+            if draw(st.booleans()):
+                kw["padding"] = draw(st.sampled_from(["SAME_UPPER", "SAME_LOWER", "VALID"]))
+            else:
+                kw["pads"] = ",".join(str(draw(st.integers(0, kk - 1))) for kk in k + k)
+        if op == "avg" and fw in ("torch", "onnx"):
+            kw["count_include_pad"] = draw(st.booleans())
+        if (fw == "torch" and op == "max") or fw == "onnx":
+            kw["dilation"] = ",".join(str(draw(st.integers(1, 2))) for _ in k)
+        return kw, n
+
+    @hyp.settings(max_examples=20, deadline=None, derandomize=True)
+    @hyp.given(sources())
+    def check(case):
+        kw, n = case
+        try:
+            cfg, size, fw = C.parse_source(**kw)
+        except CLIError:
+            return
+        x = np.abs(np.random.default_rng(len(str(kw))).standard_normal((1, 2, *n))).astype(np.float32)
+        padding = cfg.pad[0] if isinstance(cfg.pad[0], str) else tuple(map(tuple, cfg.pad))
+        common = dict(dilation=cfg.d, ceil_mode=cfg.ceil, data_format="channels_first")
+        try:
+            if cfg.op == "max":
+                y = pk.max_pool(x, cfg.k, cfg.s, padding, **common)
+            elif cfg.op == "avg":
+                y = pk.avg_pool(x, cfg.k, cfg.s, padding, count_include_pad=cfg.cip, **common)
+            else:
+                y = pk.lp_pool(x, 2, cfg.k, cfg.s, padding, **common)
+        except ValueError:
+            return
+        answer = C.translate(cfg, fw, tuple(n) if size is not None else None)
+        for target, entry in answer.items():
+            if target == fw:
+                continue
+            for key in ("call", "workaround"):
+                if key in entry and (size is not None or "only" not in entry.get("scope", "")):
+                    got = RUNNERS[target](entry[key], x)
+                    assert got.shape == y.shape, (kw, target, entry[key])
+                    np.testing.assert_allclose(got, y, rtol=1e-5, atol=1e-6,
+                                               err_msg=f"{kw} -> {target}: {entry[key]}")
+
+    check()
