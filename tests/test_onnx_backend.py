@@ -297,7 +297,8 @@ def test_random_window_node_matches_reference_and_onnxruntime(params):
         import onnxruntime  # noqa: F401
     except ImportError:
         return
-    node = explicit if _ort_needs_explicit(attrs, shape[2:]) else helper.make_node(op, ["x"], outs, **attrs)
+    node = (explicit if _ort_needs_explicit(attrs, shape[2:])
+            else helper.make_node(op, ["x"], outs, **attrs))
     types = [("y", dtype), ("i", "int64")][:n_out]
     # onnxruntime starts at MaxPool-8 / AveragePool-7, identical to opset 1 for these nodes
     ort_opset = max(opset, {"MaxPool": 8, "AveragePool": 7}.get(op, 1))

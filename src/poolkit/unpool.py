@@ -249,7 +249,7 @@ def max_unpool(y: np.ndarray, indices: np.ndarray,
                strides: int | Sequence[int] | None = None,
                padding: int | Sequence[int] | Sequence[tuple[int, int]] = 0,
                data_format: str = "channels_last") -> np.ndarray:
-    """Scatter pooled maxima back to the positions their indices name (partial inverse of max pooling).
+    """Scatter pooled maxima back to where their indices point (partial inverse of max pooling).
 
     Parameters
     ----------

@@ -38,8 +38,9 @@ def model_opset(model) -> int:
     for imp in model.opset_import:
         if imp.domain in _DEFAULT_DOMAINS:
             return int(imp.version)
+    found = [(i.domain, i.version) for i in model.opset_import]
     raise UnsupportedOnnxError("the model imports no opset of the default ONNX domain; "
-                               f"received opset_import={[(i.domain, i.version) for i in model.opset_import]}")
+                               f"received opset_import={found}")
 
 
 class CompiledNode:
