@@ -57,6 +57,7 @@ class OpView:
     y: np.ndarray                 # 2-D output grid
     windows: list[Window]
     dx: np.ndarray | None = None  # 2-D gradient of sum(y) w.r.t. x
+    p: float = 2.0                # the norm order (lp only)
 
 
 @dataclass
@@ -236,7 +237,7 @@ def _op_view(pk, op, x, grid2, geoms2, one_d, pool_size, strides, padding, dilat
                     for c, v in zip(real, vals)
                 }
         windows.append(w)
-    view = OpView(op, title, y2, windows)
+    view = OpView(op, title, y2, windows, p=p)
     if grad:
         view.dx = _gradient(pk, op, x, grid2, windows, pool_size, kw, p, count_include_pad,
                             divisor_override, is_global)
@@ -403,6 +404,9 @@ def render_text(exp: Explanation, console: Any, max_windows: int = 16) -> None:
             elif view.op == "avg":
                 console.print(Text("  avg: every real cell of the window gets dy / divisor.",
                                    style="dim"))
+            elif math.isinf(view.p):
+                console.print(Text("  L-inf: only the cell with the largest |x| gets "
+                                   "dy * sign(x).", style="dim"))
             else:
                 console.print(Text("  lp: cell x gets dy * sign(x) * |x|^(p-1) / y^(p-1).",
                                    style="dim"))
