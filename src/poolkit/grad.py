@@ -24,6 +24,7 @@ import numpy as np
 
 from . import _engine as E
 from . import ops as O
+from . import unpool as U
 
 __all__ = ["vjp", "grad"]
 
@@ -32,11 +33,17 @@ _OPS = {f.__name__: f for f in (O.max_pool, O.avg_pool, O.lp_pool, O.global_max_
                                  O.adaptive_avg_pool)}
 
 
+# Ops whose backward lives with the op itself: (x, *args, **kwargs) -> (y, pullback).
+_OWN_VJP = {"max_unpool": U.max_unpool_vjp, "roi_max_pool": U.roi_max_pool_vjp}
+_OWN_FN = {"max_unpool": U.max_unpool, "roi_max_pool": U.roi_max_pool}
+
+
 def _resolve_op(op: Any) -> Callable:
     name = op if isinstance(op, str) else getattr(op, "__name__", None)
-    if name in _OPS and (isinstance(op, str) or op is _OPS[name]):
-        return _OPS[name]
-    raise ValueError(f"`op` must be one of the poolkit pooling functions ({', '.join(_OPS)}); "
+    known = {**_OPS, **_OWN_FN}
+    if name in known and (isinstance(op, str) or op is known[name]):
+        return known[name]
+    raise ValueError(f"`op` must be one of the poolkit pooling functions ({', '.join(known)}); "
                      f"received op={op!r}")
 
 
@@ -57,7 +64,8 @@ def vjp(op: Callable | str, x: np.ndarray, *args: Any, **kwargs: Any):
     ----------
     op : callable or str
         One of ``max_pool, avg_pool, lp_pool, global_max_pool, global_avg_pool, global_lp_pool,
-        adaptive_max_pool, adaptive_avg_pool`` (the function or its name).
+        adaptive_max_pool, adaptive_avg_pool, max_unpool, roi_max_pool`` (the function or its
+        name). For ``max_unpool`` the gradient is taken with respect to the pooled values.
     x : ndarray
         The input, as for ``op``.
     *args, **kwargs
@@ -86,6 +94,8 @@ def vjp(op: Callable | str, x: np.ndarray, *args: Any, **kwargs: Any):
     array([0.25, 0.25, 0.25, 0.25])
     """
     fn = _resolve_op(op)
+    if fn.__name__ in _OWN_VJP:  # max_unpool: gradient w.r.t. its values; roi_max_pool: w.r.t. x
+        return _OWN_VJP[fn.__name__](x, *args, **kwargs)
     bound = inspect.signature(fn).bind(x, *args, **kwargs)
     bound.apply_defaults()
     a = dict(bound.arguments)
