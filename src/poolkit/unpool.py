@@ -22,6 +22,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from numba import njit
 
+from ._spec import _is_int, _parse_padding, int_tuple, normalize_data_format
+
 __all__ = [
     "max_unpool",
     "max_unpool_backward",
@@ -37,39 +39,6 @@ _MAX_DTYPES = tuple(np.dtype(t) for t in ("float16", "float32", "float64", "int8
 
 
 # --------------------------------------------------------------------------- argument checking
-def _is_int(v: Any) -> bool:
-    return isinstance(v, (numbers.Integral, np.integer)) and not isinstance(v, (bool, np.bool_))
-
-
-def _int_tuple(name: str, value: Any, nd: int, *, minimum: int = 1) -> tuple[int, ...]:
-    what = "positive integers" if minimum == 1 else f"integers >= {minimum}"
-    if _is_int(value):
-        out = (int(value),) * nd
-    elif isinstance(value, (tuple, list, np.ndarray)) and all(_is_int(v) for v in value):
-        out = tuple(int(v) for v in value)
-        if len(out) != nd:
-            raise ValueError(
-                f"`{name}` must be an int or a tuple of {nd} ints (one per spatial dimension); "
-                f"received {name}={value!r}"
-            )
-    else:
-        raise TypeError(f"`{name}` must be {what}; received {name}={value!r}")
-    if any(v < minimum for v in out):
-        raise ValueError(f"`{name}` must be {what}; received {name}={value!r}")
-    return out
-
-
-def _data_format(data_format: Any) -> str:
-    if data_format is None:
-        return "channels_last"
-    if isinstance(data_format, str) and data_format.lower() in ("channels_last", "channels_first"):
-        return data_format.lower()
-    raise ValueError(
-        "`data_format` must be 'channels_last' or 'channels_first'; "
-        f"received data_format={data_format!r}"
-    )
-
-
 def _as_array(name: str, a: Any) -> np.ndarray:
     if isinstance(a, np.ndarray):
         return a
@@ -89,32 +58,12 @@ def _check_values(name: str, a: np.ndarray) -> None:
 
 
 def _pads(padding: Any, nd: int) -> tuple[tuple[int, int], ...]:
-    bad = ValueError(
-        f"`padding` must be a non-negative int, a tuple of {nd} non-negative ints or a tuple of "
-        f"{nd} (lo, hi) pairs; received padding={padding!r}"
-    )
-    if _is_int(padding):
-        if padding < 0:
-            raise bad
-        return ((int(padding), int(padding)),) * nd
-    if isinstance(padding, (tuple, list)) and len(padding) == nd:
-        out = []
-        for p in padding:
-            if _is_int(p):
-                out.append((int(p), int(p)))
-            elif isinstance(p, (tuple, list)) and len(p) == 2 and all(_is_int(v) for v in p):
-                out.append((int(p[0]), int(p[1])))
-            else:
-                raise bad
-        if any(lo < 0 or hi < 0 for lo, hi in out):
-            raise bad
-        return tuple(out)
     if isinstance(padding, str):
         raise ValueError(
             "`padding` for unpooling must be explicit (an int, ints or (lo, hi) pairs), not a "
             f"mode string; received padding={padding!r}"
         )
-    raise bad
+    return _parse_padding(padding, nd)
 
 
 def _to_planes(a: np.ndarray, channels_last: bool) -> np.ndarray:
@@ -201,9 +150,9 @@ def unpool_output_size(input_size: Sequence[int] | int, pool_size: Sequence[int]
     if _is_int(input_size):
         input_size = (int(input_size),)
     nd = len(input_size)
-    ins = _int_tuple("input_size", tuple(input_size), nd)
-    k = _int_tuple("pool_size", pool_size, nd)
-    s = k if strides is None else _int_tuple("strides", strides, nd)
+    ins = int_tuple("input_size", tuple(input_size), nd)
+    k = int_tuple("pool_size", pool_size, nd)
+    s = k if strides is None else int_tuple("strides", strides, nd)
     pads = _pads(padding, nd)
     out = tuple((i - 1) * sd - (lo + hi) + kd for i, sd, (lo, hi), kd in zip(ins, s, pads, k))
     if any(o < 1 for o in out):
@@ -217,7 +166,7 @@ def unpool_output_size(input_size: Sequence[int] | int, pool_size: Sequence[int]
 
 def _unpool_args(y: Any, indices: Any, output_size: Any, pool_size: Any, strides: Any,
                  padding: Any, data_format: Any):
-    df = _data_format(data_format)
+    df = normalize_data_format(data_format)
     y = _as_array("y", y)
     indices = _as_array("indices", indices)
     _check_values("y", y)
@@ -239,7 +188,7 @@ def _unpool_args(y: Any, indices: Any, output_size: Any, pool_size: Any, strides
                              "output_size=None, pool_size=None")
         out_sp = unpool_output_size(in_sp, pool_size, strides, padding)
     else:
-        out_sp = _int_tuple("output_size", output_size, nd)
+        out_sp = int_tuple("output_size", output_size, nd)
     return y, indices, out_sp, cl
 
 
@@ -336,7 +285,7 @@ def max_unpool_backward(dout: np.ndarray, indices: np.ndarray, *,
     >>> max_unpool_backward(dout, np.array([[[[1, 6]]]]), data_format="channels_first")
     array([[[[1., 6.]]]])
     """
-    df = _data_format(data_format)
+    df = normalize_data_format(data_format)
     cl = df == "channels_last"
     dout = _as_array("dout", dout)
     indices = _as_array("indices", indices)
@@ -466,7 +415,7 @@ def _roi_bwd(dy, batch, arg, dx):  # pragma: no cover - compiled
 
 
 def _roi_args(x: Any, rois: Any, output_size: Any, spatial_scale: Any, data_format: Any):
-    df = _data_format(data_format)
+    df = normalize_data_format(data_format)
     x = _as_array("x", x)
     rois = _as_array("rois", rois)
     _check_values("x", x)
@@ -480,7 +429,7 @@ def _roi_args(x: Any, rois: Any, output_size: Any, spatial_scale: Any, data_form
                          f"[batch_index, x1, y1, x2, y2]; received rois with shape={rois.shape}")
     if rois.dtype.kind == "f" and not np.all(np.isfinite(rois)):
         raise ValueError("`rois` must be finite; received rois with non-finite values")
-    pooled = _int_tuple("output_size", output_size, 2)
+    pooled = int_tuple("output_size", output_size, 2)
     if (not isinstance(spatial_scale, (numbers.Real, np.floating, np.integer))
             or isinstance(spatial_scale, (bool, np.bool_))):
         raise TypeError(f"`spatial_scale` must be a positive float; received "
@@ -586,7 +535,7 @@ def roi_max_pool_backward(dy: np.ndarray, indices: np.ndarray, rois: np.ndarray,
         ``dx`` of shape ``input_shape``: each ``dy`` added to the cell that won its bin (nothing
         for empty bins); dtype of ``dy`` (float64 for integer ``dy``).
     """
-    df = _data_format(data_format)
+    df = normalize_data_format(data_format)
     cl = df == "channels_last"
     dy = _as_array("dy", dy)
     indices = _as_array("indices", indices)
