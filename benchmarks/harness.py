@@ -169,7 +169,15 @@ def copy_bandwidth(nbytes: int, repeat: int = 15) -> dict[str, float]:
             out[name] = 2 * src.nbytes / float(np.median(ts))
     out["bytes"] = float(src.nbytes)
     out["bandwidth"] = max(out["single_thread"], out["all_threads"])
+    out["samples"] = [out["bandwidth"]]
     return out
+
+
+def merge_bandwidth(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """Best of two :func:`copy_bandwidth` measurements (the floor is a lower bound), samples kept."""
+    best = dict(max(a, b, key=lambda d: d["bandwidth"]))
+    best["samples"] = list(a["samples"]) + list(b["samples"])
+    return best
 
 
 # --------------------------------------------------------------------- one row

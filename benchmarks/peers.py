@@ -78,6 +78,8 @@ class Peer:
     label = ""
     #: Module whose presence makes the peer available.
     module = ""
+    #: Whether RSS growth shows what a call allocates (False for allocators that keep freed blocks).
+    rss_measurable = True
 
     def available(self) -> bool:
         """Whether the peer's package is installed (imports nothing heavy otherwise)."""
@@ -215,6 +217,8 @@ class TorchPeer(Peer):
 # --------------------------------------------------------------------- TensorFlow
 class TensorFlowPeer(Peer):
     name, label, module = "tf", "TensorFlow", "tensorflow"
+    # TF's CPU allocator keeps freed buffers: after warm-up a call's RSS growth is ~0
+    rss_measurable = False
 
     def setup(self):
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

@@ -67,9 +67,11 @@ def markdown(data: dict) -> str:
         f"- Machine: {m['cpu']}, {m['logical_cpus']} logical CPUs ({m['threads_used']} threads given to every"
         f" peer), {m['memory_gb']} GB RAM, {m['os']}",
         "- Versions: " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()),
-        f"- Copy bandwidth (read + write, median of a {bw['bytes'] / MB:.0f} MB copy): "
+        f"- Copy bandwidth (read + write, median of a {bw['bytes'] / MB:.0f} MB copy, best of"
+        f" {len(bw.get('samples', [1]))} measurements spread over the run): "
         f"{bw['single_thread'] / 1e9:.1f} GB/s single thread, {bw['all_threads'] / 1e9:.1f} GB/s all threads;"
-        f" the floor uses {bw['bandwidth'] / 1e9:.1f} GB/s",
+        f" the floor uses {bw['bandwidth'] / 1e9:.1f} GB/s"
+        + (f" (samples: {', '.join(f'{v / 1e9:.1f}' for v in bw['samples'])} GB/s)" if bw.get("samples") else ""),
         f"- Load average before / after the run: {data.get('load_before')} / {data.get('load_after')}"
         " (anything well above 0 means other work shared the cores: treat ratios within ~20% as noise)",
         f"- Mode: {'quick (toy shapes: timings meaningless, checks only)' if data['quick'] else 'full'};"
@@ -103,13 +105,15 @@ def markdown(data: dict) -> str:
     if has_mem or has_lat:
         lines += ["", "## Peak extra memory and first-call latency", "",
                   "Peak extra memory: growth of the resident set during one warmed-up call, output included,"
-                  " in MB (fresh process per peer, `python -m benchmarks.probe memory`); allocators that keep"
-                  " freed blocks (TensorFlow's does) reuse them and show less than they use. First call: poolkit's"
+                  " in MB (fresh process per peer, `python -m benchmarks.probe memory`). Not shown for"
+                  " TensorFlow: its CPU allocator keeps freed buffers, so a warmed-up call grows RSS by ~0"
+                  " whatever it uses. First call: poolkit's"
                   " first call in a fresh process (after `import poolkit`), with an empty Numba cache (cold)"
                   " and again with the cache the cold run left (warm cache), in ms.", ""]
         head = ["row", "output MB"]
+        mem_peers = [p for p in peers if any(p in (r.get("memory") or {}) for r in data["rows"])]
         if has_mem:
-            head += [f"{labels[p]} MB" for p in peers]
+            head += [f"{labels[p]} MB" for p in mem_peers]
         if has_lat:
             head += ["pk first call cold", "pk first call warm cache"]
         lines.append("| " + " | ".join(head) + " |")
@@ -121,7 +125,7 @@ def markdown(data: dict) -> str:
             cells = [rec["title"], f"{osz / MB:.1f}"]
             if has_mem:
                 mem = rec.get("memory", {})
-                for p in peers:
+                for p in mem_peers:
                     v = mem.get(p)
                     cells.append(f"{v / MB:.1f}" if isinstance(v, (int, float)) else "")
             if has_lat:

@@ -85,6 +85,9 @@ def test_quick_end_to_end(tmp_path):
         assert others, f"no peer checked {rec['id']}"
     # every installed peer agreed with poolkit on at least one row
     assert peers_ran == {p.name for p in get_peers(None)}
+    # the page and chart can be re-rendered from the JSON alone
+    assert main(["--render", str(tmp_path / "results.json"), "--out", str(tmp_path / "again")]) == 0
+    assert (tmp_path / "again" / "results.md").read_text() == (tmp_path / "results.md").read_text()
 
 
 class _OffByOnePeer(Peer):
