@@ -197,11 +197,11 @@ def bar_chart(data: dict, path: Path) -> None:
     ax.axvline(1.0, color="black", linestyle="--", linewidth=1, label="memory floor")
     ax.set_yticks(range(n))
     ax.set_yticklabels([r["title"] for r in rows], fontsize=8)
-    ax.invert_yaxis()
     ax.set_xscale("log")
     ax.set_xlabel("time / memory floor (log scale; lower is better, 1 = copy-speed)")
     m = data["machine"]
-    ax.set_title(f"Pooling, {'quick toy shapes' if data['quick'] else 'fp32 16x64x112x112 and equivalents'}"
+    ax.set_ylim(n - 0.5, -0.5)
+    ax.set_title(f"Pooling, {'quick toy shapes' if data['quick'] else '16x64x112x112 and same-size 1-D/3-D inputs'}"
                  f"\n{m['cpu']}, {m['threads_used']} threads, {m['date']}", fontsize=10)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     ax.grid(axis="x", which="both", alpha=0.3)
