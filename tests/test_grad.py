@@ -504,8 +504,6 @@ def test_x_mutated_after_vjp_does_not_change_the_pullback():
     np.testing.assert_array_equal(before, ref.max_pool_grad(x_saved, dy, 2))
 
 
-@pytest.mark.xfail(strict=False, reason="reported to core: the Lp pullback reads x when it is "
-                   "called, not the x of its forward (no copy is kept)")
 def test_lp_pullback_independent_of_later_changes_to_x():
     x = _cf1([3, -4])
     y, back = pk.vjp("lp_pool", x, 2, 2, data_format="channels_first")      # y = 5
@@ -514,8 +512,6 @@ def test_lp_pullback_independent_of_later_changes_to_x():
     np.testing.assert_allclose(back(_cf1([1.0])), _cf1([0.6, -0.8]), rtol=1e-14)
 
 
-@pytest.mark.xfail(strict=False, reason="reported to core: p=inf multiplies by np.sign(NaN) = "
-                   "NaN, while finite p, the loop reference and torch treat sign(NaN) as 0")
 def test_lp_inf_nan_window_gradient_is_finite():
     x = _cf1([math.nan, 1, 2, 3])
     got = pk.grad("lp_pool", x, _cf1([1.0, 1.0]), math.inf, 2, data_format="channels_first")

@@ -139,17 +139,19 @@ def vjp(op: Callable | str, x: np.ndarray, *args: Any, **kwargs: Any):
             return E.sum_backward(xa, y, win, cl, E.MODE_MEAN, 1.0, divmode, override, dy)
         return squeeze(y), pullback
 
-    # Lp
+    # Lp: the pullback needs x, so it keeps its own copy (the caller may change x afterwards)
     p = O._check_p(a["p"])
     mode = O._lp_mode(p)
     y = E.sum_reduce(xa, win, cl, mode, p)
+    xa = np.array(xa, copy=True)
     if mode == E.MODE_LINF:
         _, idx = E.max_reduce(np.abs(xa), win, cl, True)
+        sign = np.nan_to_num(np.sign(xa), nan=0.0)  # sign(NaN) counts as 0, as for finite p
 
         def pullback(dy):
             dy = _check_dy(dy, squeeze(y).shape).reshape(full_shape)
             dx = E.max_backward(xa.shape, xa.dtype, win, cl, idx, dy)
-            return dx * np.sign(xa).astype(dx.dtype)
+            return dx * sign.astype(dx.dtype)
         return squeeze(y), pullback
 
     def pullback(dy):
