@@ -1,6 +1,7 @@
 """The window engine: layout at the edge, rank padding to 3-D, dispatch to the kernels."""
 from __future__ import annotations
 
+import numba as nb
 import numpy as np
 
 from . import _kernels as K
@@ -28,6 +29,22 @@ def out_shape(x_shape: tuple, win: Windows, cl: bool) -> tuple:
 def kernel_input(x: np.ndarray) -> np.ndarray:
     """float16 is computed in float32 (exact for max, accumulators are float64 anyway)."""
     return x.astype(np.float32) if x.dtype == np.float16 else x
+
+
+SMALL_WORK = 1 << 15  # below this many elements one thread beats waking the others
+
+
+def launch(kern, work: int, *args) -> None:
+    """Run a parallel kernel; small problems run on the calling thread alone."""
+    if work >= SMALL_WORK or nb.get_num_threads() == 1:
+        kern(*args)
+        return
+    old = nb.get_num_threads()
+    nb.set_num_threads(1)
+    try:
+        kern(*args)
+    finally:
+        nb.set_num_threads(old)
 
 
 def _fill(dtype: np.dtype):
@@ -63,9 +80,11 @@ def max_reduce(x: np.ndarray, win: Windows, cl: bool, want_idx: bool):
     if y.size:
         if cl or want_idx:
             kern = K.max_cl if cl else K.max_cf
-            kern(to5(xk, cl), to5(yk, cl), to5(idx, cl), want_idx, _fill(xk.dtype), *_geom(win))
+            launch(kern, x.size, to5(xk, cl), to5(yk, cl), to5(idx, cl), want_idx,
+                   _fill(xk.dtype), *_geom(win))
         else:
-            K.max_cf_rows(to5(xk, cl), to5(yk, cl), _fill(xk.dtype), *_geom(win), *_row(win))
+            launch(K.max_cf_rows, x.size, to5(xk, cl), to5(yk, cl), _fill(xk.dtype),
+                   *_geom(win), *_row(win))
         if yk is not y:
             y[...] = yk
     return (y, idx) if want_idx else y
@@ -87,9 +106,9 @@ def sum_reduce(x: np.ndarray, win: Windows, cl: bool, mode: int, p: float = 1.0,
         args = (to5(xk, cl), to5(yk, cl), mode, float(p), divmode, float(override), *_geom(win),
                 *npad)
         if cl:
-            K.sum_cl(*args)
+            launch(K.sum_cl, x.size, *args)
         else:
-            K.sum_cf_rows(*args, *_row(win))
+            launch(K.sum_cf_rows, x.size, *args, *_row(win))
         if yk is not y:
             y[...] = yk
     return y
@@ -125,12 +144,21 @@ def grad_dtype(dtype: np.dtype) -> np.dtype:
 
 def max_backward(x_shape: tuple, x_dtype: np.dtype, win: Windows, cl: bool, idx: np.ndarray,
                  dy: np.ndarray) -> np.ndarray:
+    """Scatter each output's gradient to its argmax, one thread per plane (or channel block)."""
     dt = grad_dtype(x_dtype)
-    dxk = np.empty(x_shape, np.float32 if dt == np.float16 else dt)
+    dxk = np.zeros(x_shape, np.float32 if dt == np.float16 else dt)
     dyk = np.ascontiguousarray(dy, dxk.dtype)
-    if dxk.size:
-        kern = K.max_bwd_cl if cl else K.max_bwd_cf
-        kern(to5(dyk, cl), to5(idx, cl), to5(dxk, cl), *_inverse(win))
+    idx = np.ascontiguousarray(idx)
+    if dxk.size and dyk.size:
+        n = x_shape[0]
+        if cl:
+            c = x_shape[-1]
+            launch(K.max_bwd_scatter_cl, dxk.size, dyk.reshape(n, -1, c), idx.reshape(n, -1, c),
+                   dxk.reshape(n, -1, c), 16)
+        else:
+            planes = n * x_shape[1]
+            launch(K.max_bwd_scatter_cf, dxk.size, dyk.reshape(planes, -1),
+                   idx.reshape(planes, -1), dxk.reshape(planes, -1))
     return dxk.astype(dt, copy=False)
 
 
@@ -151,11 +179,15 @@ def _factors(win: Windows, divmode: int, override: float) -> list:
 def sum_backward(x: np.ndarray, y: np.ndarray, win: Windows, cl: bool, mode: int, p: float,
                  divmode: int, override: float, dy: np.ndarray) -> np.ndarray:
     dt = grad_dtype(x.dtype)
-    dxk = np.empty(x.shape, np.float32 if dt == np.float16 else dt)
+    dxk = np.zeros(x.shape, np.float32 if dt == np.float16 else dt)  # the row kernel adds
     dyk = np.ascontiguousarray(dy, dxk.dtype)
     if dxk.size:
-        kern = K.sum_bwd_cl if cl else K.sum_bwd_cf
         fd, fh, fw = _factors(win, divmode, override)
-        kern(to5(dyk, cl), to5(dxk, cl), to5(kernel_input(x), cl), to5(kernel_input(y), cl),
-             mode, float(p), fd, fh, fw, *_inverse(win))
+        if mode == MODE_MEAN and not cl:
+            launch(K.mean_bwd_rows_cf, dxk.size, to5(dyk, cl), to5(dxk, cl), fd, fh, fw,
+                   *_geom(win))
+        else:
+            kern = K.sum_bwd_cl if cl else K.sum_bwd_cf
+            launch(kern, dxk.size, to5(dyk, cl), to5(dxk, cl), to5(kernel_input(x), cl),
+                   to5(kernel_input(y), cl), mode, float(p), fd, fh, fw, *_inverse(win))
     return dxk.astype(dt, copy=False)

@@ -270,50 +270,6 @@ def sum_bwd_cf(dy, dx, x, y, mode, p, fd, fh, fw, pd, od_, ph, oh_, pw, ow_):
                 dx[n, c, i0, i1, i2] = acc
 
 
-@nb.njit(**_OPTS)
-def max_bwd_cl(dy, idx, dx, pd, od_, ph, oh_, pw, ow_):
-    N, D, H, W, C = dx.shape
-    for job in prange(N * D * H):
-        n = job // (D * H)
-        i0 = (job // H) % D
-        i1 = job % H
-        for i2 in range(W):
-            flat = (i0 * H + i1) * W + i2
-            for c in range(C):
-                dx[n, i0, i1, i2, c] = 0.0
-            for a in range(pd[i0], pd[i0 + 1]):
-                o0 = od_[a]
-                for b in range(ph[i1], ph[i1 + 1]):
-                    o1 = oh_[b]
-                    for e in range(pw[i2], pw[i2 + 1]):
-                        o2 = ow_[e]
-                        for c in range(C):
-                            if idx[n, o0, o1, o2, c] == flat:
-                                dx[n, i0, i1, i2, c] += dy[n, o0, o1, o2, c]
-
-
-@nb.njit(**_OPTS)
-def max_bwd_cf(dy, idx, dx, pd, od_, ph, oh_, pw, ow_):
-    N, C, D, H, W = dx.shape
-    for job in prange(N * C * D):
-        n = job // (C * D)
-        c = (job // D) % C
-        i0 = job % D
-        for i1 in range(H):
-            for i2 in range(W):
-                flat = (i0 * H + i1) * W + i2
-                acc = 0.0
-                for a in range(pd[i0], pd[i0 + 1]):
-                    o0 = od_[a]
-                    for b in range(ph[i1], ph[i1 + 1]):
-                        o1 = oh_[b]
-                        for e in range(pw[i2], pw[i2 + 1]):
-                            o2 = ow_[e]
-                            if idx[n, c, o0, o1, o2] == flat:
-                                acc += dy[n, c, o0, o1, o2]
-                dx[n, c, i0, i1, i2] = acc
-
-
 # ----------------------------------------------------------------------------------------------
 # Channels-first fast path (no indices): separable row passes. For each output row, a vertical pass
 # folds the window's input rows into one contiguous row buffer (vectorised), then a horizontal pass
@@ -507,3 +463,67 @@ def sum_cf_rows(x, y, mode, p, divmode, override, bd, ld, hd, bh, lh, hh, bw, lw
             for ow in range(OW):
                 div = _divisor(divmode, override, rd, rh, hw[ow] - lw[ow], nd[od], nh[oh], nw[ow])
                 yr[ow] = _finish(acc[ow], mode, p, div)
+
+
+# ----------------------------------------------------------------------------------------------
+# Backward by scatter, for the cases where one thread owns a whole (n, c) plane (or channel block):
+# race-free, and each cell adds its contributions in ascending output order, as the gather does.
+
+
+@nb.njit(**_OPTS)
+def max_bwd_scatter_cf(dy, idx, dx):
+    """dy, idx: (planes, outputs); dx: (planes, inputs), zero-filled by the caller."""
+    P, O = dy.shape
+    for p in prange(P):
+        for o in range(O):
+            i = idx[p, o]
+            if i >= 0:
+                dx[p, i] += dy[p, o]
+
+
+@nb.njit(**_OPTS)
+def max_bwd_scatter_cl(dy, idx, dx, block):
+    """dy, idx: (N, outputs, C); dx: (N, inputs, C), zero-filled; channel blocks in parallel."""
+    N, O, C = dy.shape
+    nb_ = (C + block - 1) // block
+    for job in prange(N * nb_):
+        n = job // nb_
+        c0 = (job % nb_) * block
+        c1 = min(C, c0 + block)
+        for o in range(O):
+            for c in range(c0, c1):
+                i = idx[n, o, c]
+                if i >= 0:
+                    dx[n, i, c] += dy[n, o, c]
+
+
+@nb.njit(**_OPTS)
+def mean_bwd_rows_cf(dy, dx, fd, fh, fw, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw):
+    """Mean backward, channels-first, one thread per plane: each output row is spread along W
+    into a row buffer once, which is then added to every input row of its windows."""
+    N, C, D, H, W = dx.shape
+    OD, OH, OW = dy.shape[2], dy.shape[3], dy.shape[4]
+    for job in prange(N * C):
+        n = job // C
+        c = job % C
+        row = np.empty(W, np.float64)
+        for od in range(OD):
+            for oh in range(OH):
+                for w in range(W):
+                    row[w] = 0.0
+                g = dy[n, c, od, oh]
+                for ow in range(OW):
+                    v = g[ow] * fw[ow]
+                    for kw in range(lw[ow], hw[ow]):
+                        row[bw[ow] + kw * dw] += v
+                f = fd[od] * fh[oh]
+                for kd in range(ld[od], hd[od]):
+                    i0 = bd[od] + kd * dd
+                    for kh in range(lh[oh], hh[oh]):
+                        _add_scaled(dx[n, c, i0, bh[oh] + kh * dh], row, f)
+
+
+@nb.njit
+def _add_scaled(dst, src, f):
+    for w in range(dst.shape[0]):
+        dst[w] += src[w] * f
