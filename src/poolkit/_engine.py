@@ -102,11 +102,14 @@ def sum_reduce(x: np.ndarray, win: Windows, cl: bool, mode: int, p: float = 1.0,
     xk = kernel_input(x)
     yk = y if y.dtype != np.float16 else np.empty(shape, np.float32)
     if y.size:
-        npad = (np.ones(1, np.int64),) * (3 - win.ndim) + win.npad
-        args = (to5(xk, cl), to5(yk, cl), mode, float(p), divmode, float(override), *_geom(win),
-                *npad)
+        args = (to5(xk, cl), to5(yk, cl), mode, float(p), *_geom(win),
+                *_counts(win, divmode, override))
         if cl:
-            launch(K.sum_cl, x.size, *args)
+            taps, stride = _row(win)
+            # fold rows once when windows overlap along W (short windows only: a tall, wide
+            # window such as a global one is cheaper straight from the input)
+            overlap = stride < taps <= 8 and xk.flags.c_contiguous
+            launch(K.sum_cl_rows if overlap else K.sum_cl, x.size, *args)
         else:
             launch(K.sum_cf_rows, x.size, *args, *_row(win))
         if yk is not y:
@@ -162,18 +165,22 @@ def max_backward(x_shape: tuple, x_dtype: np.dtype, win: Windows, cl: bool, idx:
     return dxk.astype(dt, copy=False)
 
 
-def _factors(win: Windows, divmode: int, override: float) -> list:
-    """Per-dim factors whose product is 1/divisor of each output (mean backward)."""
-    fs = []
+def _counts(win: Windows, divmode: int, override: float) -> list:
+    """Per-dim float64 factors whose product is each output's divisor (padded to 3 dims)."""
+    cs = []
     for d in range(win.ndim):
         if divmode == DIV_OVERRIDE:
-            f = np.full(win.out_shape[d], 1.0 / override if d == 0 else 1.0)
+            c = np.full(win.out_shape[d], override if d == 0 else 1.0)
         else:
-            cnt = (win.khi[d] - win.klo[d]) if divmode == DIV_REAL else win.npad[d]
-            with np.errstate(divide="ignore"):
-                f = 1.0 / cnt.astype(np.float64)
-        fs.append(f)
-    return [np.ones(1)] * (3 - win.ndim) + fs
+            c = ((win.khi[d] - win.klo[d]) if divmode == DIV_REAL else win.npad[d]).astype(float)
+        cs.append(c)
+    return [np.ones(1)] * (3 - win.ndim) + cs
+
+
+def _factors(win: Windows, divmode: int, override: float) -> list:
+    """Per-dim factors whose product is 1/divisor of each output (mean backward)."""
+    with np.errstate(divide="ignore"):
+        return [1.0 / c for c in _counts(win, divmode, override)]
 
 
 def sum_backward(x: np.ndarray, y: np.ndarray, win: Windows, cl: bool, mode: int, p: float,

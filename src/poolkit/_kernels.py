@@ -98,96 +98,71 @@ def max_cf(x, y, idx, want_idx, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh
 
 
 @nb.njit(inline="always")
-def _term(v, mode, p):
+def _accum(acc, xr, mode, p):
+    """acc += term(xr) elementwise (float64), one loop per mode so that each vectorises."""
     if mode == 0:
-        return v
-    a = abs(v)
-    if mode == 2:
-        return a * a
-    if mode == 3 or mode == 4:
-        return a
-    return a ** p
+        for i in range(acc.shape[0]):
+            acc[i] += xr[i]
+    elif mode == 2:
+        for i in range(acc.shape[0]):
+            v = np.float64(xr[i])
+            acc[i] += v * v
+    elif mode == 3:
+        for i in range(acc.shape[0]):
+            acc[i] += abs(np.float64(xr[i]))
+    elif mode == 4:
+        for i in range(acc.shape[0]):
+            a = abs(np.float64(xr[i]))
+            b = acc[i]
+            acc[i] = a if (a > b or a != a) else b
+    else:
+        for i in range(acc.shape[0]):
+            acc[i] += abs(np.float64(xr[i])) ** p
 
 
 @nb.njit(inline="always")
-def _finish(acc, mode, p, div):
+def _finish_row(yr, acc, mode, p, div):
+    """yr = mean (acc / div) or Lp norm of the accumulated row."""
     if mode == 0:
-        return acc / div
-    if mode == 2:
-        return np.sqrt(acc)
-    if mode == 1:
-        return acc ** (1.0 / p)
-    return acc
+        for i in range(yr.shape[0]):
+            yr[i] = acc[i] / div
+    elif mode == 2:
+        for i in range(yr.shape[0]):
+            yr[i] = np.sqrt(acc[i])
+    elif mode == 1:
+        q = 1.0 / p
+        for i in range(yr.shape[0]):
+            yr[i] = acc[i] ** q
+    else:
+        for i in range(yr.shape[0]):
+            yr[i] = acc[i]
 
 
 @nb.njit(inline="always")
-def _divisor(divmode, override, rd, rh, rw, pd, ph, pw):
-    if divmode == 0:
-        return float(rd * rh * rw)
-    if divmode == 1:
-        return float(pd * ph * pw)
-    return override
+def _zero(a):
+    for i in range(a.shape[0]):
+        a[i] = 0.0
 
 
 @nb.njit(**_OPTS)
-def sum_cl(x, y, mode, p, divmode, override, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw,
-           nd, nh, nw):
+def sum_cl(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, cd, ch, cw):
+    """Mean (divisor cd[od] * ch[oh] * cw[ow]) or Lp norm, channels-last, vectorised over C."""
     N, D, H, W, C = x.shape
     OD, OH, OW = y.shape[1], y.shape[2], y.shape[3]
     for job in prange(N * OD * OH):
         n = job // (OD * OH)
         od = (job // OH) % OD
         oh = job % OH
-        acc = np.zeros(C, np.float64)
+        acc = np.empty(C, np.float64)
         for ow in range(OW):
-            for c in range(C):
-                acc[c] = 0.0
+            _zero(acc)
             for kd in range(ld[od], hd[od]):
                 i0 = bd[od] + kd * dd
                 for kh in range(lh[oh], hh[oh]):
                     i1 = bh[oh] + kh * dh
                     for kw in range(lw[ow], hw[ow]):
-                        i2 = bw[ow] + kw * dw
-                        if mode == 4:
-                            for c in range(C):
-                                a = abs(np.float64(x[n, i0, i1, i2, c]))
-                                b = acc[c]
-                                acc[c] = a if (a > b or a != a) else b
-                        else:
-                            for c in range(C):
-                                acc[c] += _term(np.float64(x[n, i0, i1, i2, c]), mode, p)
-            div = _divisor(divmode, override, hd[od] - ld[od], hh[oh] - lh[oh], hw[ow] - lw[ow],
-                           nd[od], nh[oh], nw[ow])
-            for c in range(C):
-                y[n, od, oh, ow, c] = _finish(acc[c], mode, p, div)
-
-
-@nb.njit(**_OPTS)
-def sum_cf(x, y, mode, p, divmode, override, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw,
-           nd, nh, nw):
-    N, C, D, H, W = x.shape
-    OD, OH, OW = y.shape[2], y.shape[3], y.shape[4]
-    for job in prange(N * C * OD):
-        n = job // (C * OD)
-        c = (job // OD) % C
-        od = job % OD
-        for oh in range(OH):
-            for ow in range(OW):
-                acc = 0.0
-                for kd in range(ld[od], hd[od]):
-                    i0 = bd[od] + kd * dd
-                    for kh in range(lh[oh], hh[oh]):
-                        i1 = bh[oh] + kh * dh
-                        for kw in range(lw[ow], hw[ow]):
-                            i2 = bw[ow] + kw * dw
-                            if mode == 4:
-                                a = abs(np.float64(x[n, c, i0, i1, i2]))
-                                acc = a if (a > acc or a != a) else acc
-                            else:
-                                acc += _term(np.float64(x[n, c, i0, i1, i2]), mode, p)
-                div = _divisor(divmode, override, hd[od] - ld[od], hh[oh] - lh[oh],
-                               hw[ow] - lw[ow], nd[od], nh[oh], nw[ow])
-                y[n, c, od, oh, ow] = _finish(acc, mode, p, div)
+                        _accum(acc, x[n, i0, i1, bw[ow] + kw * dw], mode, p)
+            _finish_row(y[n, od, oh, ow], acc, mode, p, cd[od] * ch[oh] * cw[ow])
 
 
 # ----------------------------------------------------------------------------------------------
@@ -278,7 +253,7 @@ def sum_bwd_cf(dy, dx, x, y, mode, p, fd, fh, fw, pd, od_, ph, oh_, pw, ow_):
 # gives the same results as ``max_cf``; sums are accumulated in float64 in a different order.
 
 
-@nb.njit
+@nb.njit(inline="always")
 def _max_edge(yr, tmp, fill, bw, lw, hw, dw, start, stop):
     """Horizontal max for the outputs [start, stop) whose windows are clipped by the row ends."""
     for ow in range(start, stop):
@@ -292,7 +267,7 @@ def _max_edge(yr, tmp, fill, bw, lw, hw, dw, start, stop):
         yr[ow] = best
 
 
-@nb.njit
+@nb.njit(inline="always")
 def _sum_edge(acc, tmp, mode, bw, lw, hw, dw, start, stop):
     """Horizontal sum (max of |x| for mode 4) for the clipped outputs [start, stop)."""
     for ow in range(start, stop):
@@ -319,7 +294,7 @@ def _interior(bw, lw, hw, kw_full):
     return a, b
 
 
-@nb.njit
+@nb.njit(inline="always")
 def _vfold_max(tmp, xr, first):
     """tmp = xr (first row of the window) or tmp = max(tmp, xr), NaN-propagating."""
     if first:
@@ -332,7 +307,7 @@ def _vfold_max(tmp, xr, first):
             tmp[w] = v if (v > t or v != v) else t
 
 
-@nb.njit
+@nb.njit(inline="always")
 def _hfold_max(yi, t0, sw, first):
     """yi[j] = (max of yi[j] and) t0[sw * j]; literal strides 1 and 2 vectorise."""
     m = yi.shape[0]
@@ -396,9 +371,67 @@ def max_cf_rows(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw_f
                 _max_edge(yr, tmp, fill, bw, lw, hw, dw, 0, OW)
 
 
+@nb.njit(inline="always")
+def _combine(acc, t, mode):
+    """acc += t (max for mode 4): both already float64 terms."""
+    if mode == 4:
+        for i in range(acc.shape[0]):
+            v = t[i]
+            b = acc[i]
+            acc[i] = v if (v > b or v != v) else b
+    else:
+        for i in range(acc.shape[0]):
+            acc[i] += t[i]
+
+
 @nb.njit(**_OPTS)
-def sum_cf_rows(x, y, mode, p, divmode, override, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw,
-                nd, nh, nw, kw_full, sw):
+def sum_cl_rows(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, cd, ch, cw):
+    """Channels-last mean/Lp for overlapping windows along W: the window's input rows are folded
+    into one (W, C) float64 row once, then each output sums its kw row cells."""
+    N, D, H, W, C = x.shape
+    OD, OH, OW = y.shape[1], y.shape[2], y.shape[3]
+    for job in prange(N * OD * OH):
+        n = job // (OD * OH)
+        od = (job // OH) % OD
+        oh = job % OH
+        tmp = np.empty((W, C), np.float64)
+        flat = tmp.reshape(W * C)
+        _zero(flat)
+        for kd in range(ld[od], hd[od]):
+            i0 = bd[od] + kd * dd
+            for kh in range(lh[oh], hh[oh]):
+                _accum(flat, x[n, i0, bh[oh] + kh * dh].reshape(W * C), mode, p)
+        acc = np.empty(C, np.float64)
+        for ow in range(OW):
+            _zero(acc)
+            for kw in range(lw[ow], hw[ow]):
+                _combine(acc, tmp[bw[ow] + kw * dw], mode)
+            _finish_row(y[n, od, oh, ow], acc, mode, p, cd[od] * ch[oh] * cw[ow])
+
+
+@nb.njit(inline="always")
+def _hfold_sum(ai, t0, sw, mode):
+    """ai[j] += t0[sw * j] (max for mode 4); literal strides 1 and 2 vectorise."""
+    m = ai.shape[0]
+    if mode == 4:
+        for j in range(m):
+            v = t0[sw * j]
+            t = ai[j]
+            ai[j] = v if (v > t or v != v) else t
+    elif sw == 1:
+        for j in range(m):
+            ai[j] += t0[j]
+    elif sw == 2:
+        for j in range(m):
+            ai[j] += t0[2 * j]
+    else:
+        for j in range(m):
+            ai[j] += t0[sw * j]
+
+
+@nb.njit(**_OPTS)
+def sum_cf_rows(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, cd, ch, cw,
+                kw_full, sw):
     N, C, D, H, W = x.shape
     OD, OH, OW = y.shape[2], y.shape[3], y.shape[4]
     a, b = _interior(bw, lw, hw, kw_full)
@@ -410,59 +443,25 @@ def sum_cf_rows(x, y, mode, p, divmode, override, bd, ld, hd, bh, lh, hh, bw, lw
         acc = np.empty(OW, np.float64)
         for oh in range(OH):
             yr = y[n, c, od, oh]
-            for w in range(W):
-                tmp[w] = 0.0
+            _zero(tmp)
             for kd in range(ld[od], hd[od]):
                 i0 = bd[od] + kd * dd
                 for kh in range(lh[oh], hh[oh]):
-                    xr = x[n, c, i0, bh[oh] + kh * dh]
-                    if mode == 0:
-                        for w in range(W):
-                            tmp[w] += xr[w]
-                    elif mode == 2:
-                        for w in range(W):
-                            v = np.float64(xr[w])
-                            tmp[w] += v * v
-                    elif mode == 3:
-                        for w in range(W):
-                            tmp[w] += abs(np.float64(xr[w]))
-                    elif mode == 4:
-                        for w in range(W):
-                            v = abs(np.float64(xr[w]))
-                            t = tmp[w]
-                            tmp[w] = v if (v > t or v != v) else t
-                    else:
-                        for w in range(W):
-                            tmp[w] += abs(np.float64(xr[w])) ** p
-            for ow in range(OW):
-                acc[ow] = 0.0
+                    _accum(tmp, x[n, c, i0, bh[oh] + kh * dh], mode, p)
+            _zero(acc)
             if b > a:
-                ai = acc[a:b]
-                m = b - a
                 for kw in range(kw_full):
-                    t0 = tmp[bw[a] + kw * dw:]
-                    if mode == 4:
-                        for j in range(m):
-                            v = t0[sw * j]
-                            t = ai[j]
-                            ai[j] = v if (v > t or v != v) else t
-                    elif sw == 1:
-                        for j in range(m):
-                            ai[j] += t0[j]
-                    elif sw == 2:
-                        for j in range(m):
-                            ai[j] += t0[2 * j]
-                    else:
-                        for j in range(m):
-                            ai[j] += t0[sw * j]
-            _sum_edge(acc, tmp, mode, bw, lw, hw, dw, 0, a if b > a else OW)
-            if b > a:
+                    _hfold_sum(acc[a:b], tmp[bw[a] + kw * dw:], sw, mode)
+                _sum_edge(acc, tmp, mode, bw, lw, hw, dw, 0, a)
                 _sum_edge(acc, tmp, mode, bw, lw, hw, dw, b, OW)
-            rd = hd[od] - ld[od]
-            rh = hh[oh] - lh[oh]
-            for ow in range(OW):
-                div = _divisor(divmode, override, rd, rh, hw[ow] - lw[ow], nd[od], nh[oh], nw[ow])
-                yr[ow] = _finish(acc[ow], mode, p, div)
+            else:
+                _sum_edge(acc, tmp, mode, bw, lw, hw, dw, 0, OW)
+            if mode == 0:
+                f = cd[od] * ch[oh]
+                for ow in range(OW):
+                    yr[ow] = acc[ow] / (f * cw[ow])
+            else:
+                _finish_row(yr, acc, mode, p, 1.0)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -523,7 +522,7 @@ def mean_bwd_rows_cf(dy, dx, fd, fh, fw, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd,
                         _add_scaled(dx[n, c, i0, bh[oh] + kh * dh], row, f)
 
 
-@nb.njit
+@nb.njit(inline="always")
 def _add_scaled(dst, src, f):
     for w in range(dst.shape[0]):
         dst[w] += src[w] * f
