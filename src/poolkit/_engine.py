@@ -27,8 +27,9 @@ def out_shape(x_shape: tuple, win: Windows, cl: bool) -> tuple:
 
 
 def kernel_input(x: np.ndarray) -> np.ndarray:
-    """float16 is computed in float32 (exact for max, accumulators are float64 anyway)."""
-    return x.astype(np.float32) if x.dtype == np.float16 else x
+    """float16 goes to the kernels as its uint16 bit patterns (a view, no copy): they compare
+    float16 exactly by an order-preserving key and widen it to float64 for sums."""
+    return x.view(np.uint16) if x.dtype == np.float16 else x
 
 
 SMALL_WORK = 1 << 15  # below this many elements one thread beats waking the others
@@ -48,6 +49,8 @@ def launch(kern, work: int, *args) -> None:
 
 
 def _fill(dtype: np.dtype):
+    if dtype == np.uint16:  # float16 bits of -inf
+        return np.uint16(0xFC00)
     if dtype.kind == "f":
         return dtype.type(-np.inf)
     return np.iinfo(dtype).min
@@ -76,17 +79,17 @@ def max_reduce(x: np.ndarray, win: Windows, cl: bool, want_idx: bool):
     y = np.empty(shape, x.dtype)
     idx = np.empty(shape if want_idx else (0,) * len(shape), np.int64)
     xk = kernel_input(x)
-    yk = y if xk.dtype == x.dtype else np.empty(shape, xk.dtype)
+    yk = kernel_input(y)
     if y.size:
-        if cl or want_idx:
-            kern = K.max_cl if cl else K.max_cf
-            launch(kern, x.size, to5(xk, cl), to5(yk, cl), to5(idx, cl), want_idx,
+        if cl:
+            launch(K.max_cl, x.size, to5(xk, cl), to5(yk, cl), to5(idx, cl), want_idx,
                    _fill(xk.dtype), *_geom(win))
+        elif want_idx:
+            launch(K.argmax_cf_rows, x.size, to5(xk, cl), to5(yk, cl), to5(idx, cl),
+                   *_geom(win), *_row(win))
         else:
             launch(K.max_cf_rows, x.size, to5(xk, cl), to5(yk, cl), _fill(xk.dtype),
                    *_geom(win), *_row(win))
-        if yk is not y:
-            y[...] = yk
     return (y, idx) if want_idx else y
 
 
@@ -100,7 +103,8 @@ def sum_reduce(x: np.ndarray, win: Windows, cl: bool, mode: int, p: float = 1.0,
     shape = out_shape(x.shape, win, cl)
     y = np.empty(shape, mean_dtype(x.dtype))
     xk = kernel_input(x)
-    yk = y if y.dtype != np.float16 else np.empty(shape, np.float32)
+    # float16 results are rounded once, from float64 (an output-sized buffer)
+    yk = y if y.dtype != np.float16 else np.empty(shape, np.float64)
     if y.size:
         args = (to5(xk, cl), to5(yk, cl), mode, float(p), *_geom(win),
                 *_counts(win, divmode, override))

@@ -5,25 +5,99 @@ Every kernel works on rank-3 spatial data: channels-last ``(N, D, H, W, C)`` or 
 geometry comes from the per-dimension tables of :class:`poolkit._spec.Windows` (``b*`` first-tap
 coordinate, ``l*``/``h*`` real-tap range, ``d*`` dilation). Outputs are allocated by the caller.
 
-Forward kernels are a window engine plus one reduction: ``max`` (with optional argmax) and ``sum``
-(mean, Lp). Backward kernels *gather*: each input cell sums the contributions of the outputs whose
-windows cover it (inverse tables ``p*``/``o*``, CSR style), so threads never write the same cell and
-results are deterministic.
+Forward kernels are the window engine plus one reduction: ``max`` (with optional argmax) and
+``sum`` (mean, Lp). Channels-last kernels vectorise over C; channels-first kernels work row by
+row (fold the window's input rows, then reduce along W with a compile-time stride). Backward
+kernels either gather (each input cell sums the outputs whose windows cover it, inverse tables
+``p*``/``o*``) or scatter within a plane that one thread owns; both are deterministic.
 
 Reduction modes of the sum kernels: 0 = mean (sum / divisor), 1 = Lp for general p
 (``(sum |x|^p)^(1/p)``), 2 = L2, 3 = L1, 4 = L-infinity (max |x|).
 """
 from __future__ import annotations
 
+import math
 import os
 
 import numba as nb
 import numpy as np
-from numba import prange
+from numba import prange, types
+from numba.extending import overload
 
 _OPTS = dict(parallel=True, cache=True, nogil=True, error_model="numpy", fastmath=False)
-if os.environ.get("NUMBA_DISABLE_JIT", "0") not in ("", "0"):
+_NOJIT = os.environ.get("NUMBA_DISABLE_JIT", "0") not in ("", "0")
+if _NOJIT:
     prange = range  # noqa: F811 - plain Python fallback
+
+# float16 data reaches the kernels as its uint16 bit patterns (Numba has no float16 on the CPU;
+# poolkit supports no uint16 data, so the type is unambiguous). Two helpers give every kernel
+# float16 support without a converted copy of the input:
+#   _better(v, b): v beats the running maximum b (larger, or the first NaN).
+#   _tof(v): the value as float64.
+
+
+def _hkey(h):
+    """Order-preserving key of float16 bits: -0 equals +0, every NaN is the largest key."""
+    m = h & 0x7FFF
+    if m > 0x7C00:
+        return 0xFFFF
+    if h & 0x8000 and m != 0:
+        return 0x7FFF - m
+    return 0x8000 + m
+
+
+# 2**(e - 25) for the float16 exponent field e (e = 0: subnormals, 2**-24)
+_P2 = np.array([2.0 ** -24] + [2.0 ** (e - 25) for e in range(1, 32)])
+
+
+def _h2f(h):
+    """float16 bits to float64 (exact), written as selects so that it vectorises."""
+    e = (h >> 10) & 0x1F
+    m = h & 0x3FF
+    v = (m + (1024 if e != 0 else 0)) * _P2[e]
+    if e == 31:
+        v = math.inf if m == 0 else math.nan
+    return -v if h & 0x8000 else v
+
+
+def _better(v, b):  # the Python version (NUMBA_DISABLE_JIT)
+    if isinstance(v, np.uint16):
+        return _hkey(int(v)) > _hkey(int(b))
+    return v > b or (v != v and b == b)
+
+
+def _tof(v):  # the Python version (NUMBA_DISABLE_JIT)
+    if isinstance(v, np.uint16):
+        return _h2f(int(v))
+    return np.float64(v)
+
+
+if not _NOJIT:
+    _hkey_nb = nb.njit(inline="always")(_hkey)
+    _h2f_nb = nb.njit(inline="always")(_h2f)
+
+    def _is_half(t):
+        return isinstance(t, types.Integer) and t.bitwidth == 16 and not t.signed
+
+    def _better_half(v, b):
+        return _hkey_nb(np.int32(v)) > _hkey_nb(np.int32(b))
+
+    def _better_num(v, b):
+        return v > b or (v != v and b == b)
+
+    def _tof_half(v):
+        return _h2f_nb(np.int32(v))
+
+    def _tof_num(v):
+        return np.float64(v)
+
+    @overload(_better)
+    def _better_ol(v, b):
+        return _better_half if _is_half(v) else _better_num
+
+    @overload(_tof)
+    def _tof_ol(v):
+        return _tof_half if _is_half(v) else _tof_num
 
 
 @nb.njit(**_OPTS)
@@ -54,14 +128,14 @@ def max_cl(x, y, idx, want_idx, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh
                             for c in range(C):
                                 v = x[n, i0, i1, i2, c]
                                 b = y[n, od, oh, ow, c]
-                                if v > b or (v != v and b == b):
+                                if _better(v, b):
                                     y[n, od, oh, ow, c] = v
                                     idx[n, od, oh, ow, c] = flat
                         else:
                             for c in range(C):
                                 v = x[n, i0, i1, i2, c]
                                 b = y[n, od, oh, ow, c]
-                                y[n, od, oh, ow, c] = v if (v > b or v != v) else b
+                                y[n, od, oh, ow, c] = v if _better(v, b) else b
             if first:  # a window with no real cell (only possible with exotic dilation)
                 for c in range(C):
                     y[n, od, oh, ow, c] = fill
@@ -70,54 +144,27 @@ def max_cl(x, y, idx, want_idx, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh
                         idx[n, od, oh, ow, c] = -1
 
 
-@nb.njit(**_OPTS)
-def max_cf(x, y, idx, want_idx, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw):
-    N, C, D, H, W = x.shape
-    OD, OH, OW = y.shape[2], y.shape[3], y.shape[4]
-    for job in prange(N * C * OD):
-        n = job // (C * OD)
-        c = (job // OD) % C
-        od = job % OD
-        for oh in range(OH):
-            for ow in range(OW):
-                best = fill
-                bi = -1
-                for kd in range(ld[od], hd[od]):
-                    i0 = bd[od] + kd * dd
-                    for kh in range(lh[oh], hh[oh]):
-                        i1 = bh[oh] + kh * dh
-                        for kw in range(lw[ow], hw[ow]):
-                            i2 = bw[ow] + kw * dw
-                            v = x[n, c, i0, i1, i2]
-                            if bi < 0 or v > best or (v != v and best == best):
-                                best = v
-                                bi = (i0 * H + i1) * W + i2
-                y[n, c, od, oh, ow] = best
-                if want_idx:
-                    idx[n, c, od, oh, ow] = bi
-
-
 @nb.njit(inline="always")
 def _accum(acc, xr, mode, p):
     """acc += term(xr) elementwise (float64), one loop per mode so that each vectorises."""
     if mode == 0:
         for i in range(acc.shape[0]):
-            acc[i] += xr[i]
+            acc[i] += _tof(xr[i])
     elif mode == 2:
         for i in range(acc.shape[0]):
-            v = np.float64(xr[i])
+            v = _tof(xr[i])
             acc[i] += v * v
     elif mode == 3:
         for i in range(acc.shape[0]):
-            acc[i] += abs(np.float64(xr[i]))
+            acc[i] += abs(_tof(xr[i]))
     elif mode == 4:
         for i in range(acc.shape[0]):
-            a = abs(np.float64(xr[i]))
+            a = abs(_tof(xr[i]))
             b = acc[i]
             acc[i] = a if (a > b or a != a) else b
     else:
         for i in range(acc.shape[0]):
-            acc[i] += abs(np.float64(xr[i])) ** p
+            acc[i] += abs(_tof(xr[i])) ** p
 
 
 @nb.njit(inline="always")
@@ -216,8 +263,8 @@ def sum_bwd_cl(dy, dx, x, y, mode, p, fd, fh, fw, pd, od_, ph, oh_, pw, ow_):
                             for c in range(C):
                                 dx[n, i0, i1, i2, c] += _bterm(
                                     mode, np.float64(dy[n, o0, o1, o2, c]),
-                                    np.float64(x[n, i0, i1, i2, c]),
-                                    np.float64(y[n, o0, o1, o2, c]), p)
+                                    _tof(x[n, i0, i1, i2, c]),
+                                    _tof(y[n, o0, o1, o2, c]), p)
 
 
 @nb.njit(**_OPTS)
@@ -240,8 +287,8 @@ def sum_bwd_cf(dy, dx, x, y, mode, p, fd, fh, fw, pd, od_, ph, oh_, pw, ow_):
                             if mode == 0:
                                 acc += g * (fd[o0] * fh[o1] * fw[o2])
                             else:
-                                acc += _bterm(mode, g, np.float64(x[n, c, i0, i1, i2]),
-                                              np.float64(y[n, c, o0, o1, o2]), p)
+                                acc += _bterm(mode, g, _tof(x[n, c, i0, i1, i2]),
+                                              _tof(y[n, c, o0, o1, o2]), p)
                 dx[n, c, i0, i1, i2] = acc
 
 
@@ -263,7 +310,7 @@ def _max_edge(yr, tmp, fill, bw, lw, hw, dw, start, stop):
         best = tmp[bw[ow] + lw[ow] * dw]
         for kw in range(lw[ow] + 1, hw[ow]):
             v = tmp[bw[ow] + kw * dw]
-            best = v if (v > best or v != v) else best
+            best = v if _better(v, best) else best
         yr[ow] = best
 
 
@@ -304,7 +351,7 @@ def _vfold_max(tmp, xr, first):
         for w in range(tmp.shape[0]):
             v = xr[w]
             t = tmp[w]
-            tmp[w] = v if (v > t or v != v) else t
+            tmp[w] = v if _better(v, t) else t
 
 
 @nb.njit(inline="always")
@@ -325,17 +372,17 @@ def _hfold_max(yi, t0, sw, first):
         for j in range(m):
             v = t0[j]
             t = yi[j]
-            yi[j] = v if (v > t or v != v) else t
+            yi[j] = v if _better(v, t) else t
     elif sw == 2:
         for j in range(m):
             v = t0[2 * j]
             t = yi[j]
-            yi[j] = v if (v > t or v != v) else t
+            yi[j] = v if _better(v, t) else t
     else:
         for j in range(m):
             v = t0[sw * j]
             t = yi[j]
-            yi[j] = v if (v > t or v != v) else t
+            yi[j] = v if _better(v, t) else t
 
 
 @nb.njit(**_OPTS)
@@ -427,6 +474,97 @@ def _hfold_sum(ai, t0, sw, mode):
     else:
         for j in range(m):
             ai[j] += t0[sw * j]
+
+
+@nb.njit(inline="always")
+def _hfold_argmax(rv, ri, t0, sw, base, first):
+    """Row argmax over one tap: rv[j], ri[j] <- t0[sw*j], base + sw*j when it is larger (or the
+    first NaN); ``first`` initialises. Ties keep the earlier tap."""
+    m = rv.shape[0]
+    if first:
+        for j in range(m):
+            rv[j] = t0[sw * j]
+            ri[j] = base + sw * j
+    elif sw == 1:
+        for j in range(m):
+            v = t0[j]
+            t = rv[j]
+            if _better(v, t):
+                rv[j] = v
+                ri[j] = base + j
+    elif sw == 2:
+        for j in range(m):
+            v = t0[2 * j]
+            t = rv[j]
+            if _better(v, t):
+                rv[j] = v
+                ri[j] = base + 2 * j
+    else:
+        for j in range(m):
+            v = t0[sw * j]
+            t = rv[j]
+            if _better(v, t):
+                rv[j] = v
+                ri[j] = base + sw * j
+
+
+@nb.njit(inline="always")
+def _argmax_edge(rv, ri, xr, bw, lw, hw, dw, rowbase, start, stop):
+    for ow in range(start, stop):
+        k = lw[ow]
+        best = xr[bw[ow] + k * dw]
+        bi = bw[ow] + k * dw
+        for kw in range(k + 1, hw[ow]):
+            v = xr[bw[ow] + kw * dw]
+            if _better(v, best):
+                best = v
+                bi = bw[ow] + kw * dw
+        rv[ow] = best
+        ri[ow] = rowbase + bi
+
+
+@nb.njit(**_OPTS)
+def argmax_cf_rows(x, y, idx, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw_full, sw):
+    """Max with argmax, channels-first: each input row of a window is reduced along W first
+    (first max in tap order), then rows are combined in (d, h) order, which is exactly the
+    row-major first-maximum rule. Every window must hold a real cell (the spec guarantees it)."""
+    N, C, D, H, W = x.shape
+    OD, OH, OW = y.shape[2], y.shape[3], y.shape[4]
+    a, b = _interior(bw, lw, hw, kw_full)
+    for job in prange(N * C * OD):
+        n = job // (C * OD)
+        c = (job // OD) % C
+        od = job % OD
+        rv = np.empty(OW, x.dtype)
+        ri = np.empty(OW, np.int64)
+        for oh in range(OH):
+            yr = y[n, c, od, oh]
+            ir = idx[n, c, od, oh]
+            first = True
+            for kd in range(ld[od], hd[od]):
+                i0 = bd[od] + kd * dd
+                for kh in range(lh[oh], hh[oh]):
+                    i1 = bh[oh] + kh * dh
+                    xr = x[n, c, i0, i1]
+                    rowbase = (i0 * H + i1) * W
+                    tv = yr if first else rv
+                    ti = ir if first else ri
+                    if b > a:
+                        for kw in range(kw_full):
+                            _hfold_argmax(tv[a:b], ti[a:b], xr[bw[a] + kw * dw:], sw,
+                                          rowbase + bw[a] + kw * dw, kw == 0)
+                        _argmax_edge(tv, ti, xr, bw, lw, hw, dw, rowbase, 0, a)
+                        _argmax_edge(tv, ti, xr, bw, lw, hw, dw, rowbase, b, OW)
+                    else:
+                        _argmax_edge(tv, ti, xr, bw, lw, hw, dw, rowbase, 0, OW)
+                    if not first:
+                        for ow in range(OW):
+                            v = rv[ow]
+                            t = yr[ow]
+                            if _better(v, t):
+                                yr[ow] = v
+                                ir[ow] = ri[ow]
+                    first = False
 
 
 @nb.njit(**_OPTS)
