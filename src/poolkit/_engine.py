@@ -121,6 +121,26 @@ def sum_reduce(x: np.ndarray, win: Windows, cl: bool, mode: int, p: float = 1.0,
     return y
 
 
+def global_reduce(x: np.ndarray, cl: bool, mode: int | None, p: float = 1.0):
+    """Global max (``mode=None``) or mean/Lp of a C-contiguous channels-first input, one flat
+    plane per (n, c); returns ``(N, C)``, or None when the input does not qualify."""
+    if cl or not x.flags.c_contiguous or x.size == 0:
+        return None
+    n, c = x.shape[:2]
+    planes = kernel_input(x).reshape(n * c, -1)
+    if mode is None:
+        y = np.empty((n, c), x.dtype)
+        launch(K.global_max_planes, x.size, planes, kernel_input(y).reshape(-1))
+        return y
+    y = np.empty((n, c), mean_dtype(x.dtype))
+    yk = y if y.dtype != np.float16 else np.empty((n, c), np.float64)
+    launch(K.global_sum_planes, x.size, planes, yk.reshape(-1), mode, float(p),
+           float(planes.shape[1]))
+    if yk is not y:
+        y[...] = yk
+    return y
+
+
 # ---------------------------------------------------------------------------------------------
 # backward
 

@@ -664,3 +664,62 @@ def mean_bwd_rows_cf(dy, dx, fd, fh, fw, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd,
 def _add_scaled(dst, src, f):
     for w in range(dst.shape[0]):
         dst[w] += src[w] * f
+
+
+# ----------------------------------------------------------------------------------------------
+# Global pooling of contiguous channels-first planes: each (n, c) plane is one flat vector, reduced
+# with 32 independent lanes so that the loop vectorises (the lanes are combined at the end, so the
+# sum order differs from a sequential one; max is order-independent).
+
+_LANES = 32
+
+
+@nb.njit(**_OPTS)
+def global_max_planes(x, y):
+    """y[p] = max of x[p, :] (NaN-propagating); x: (planes, size >= 1)."""
+    P, S = x.shape
+    full = S - S % _LANES
+    for i in prange(P):
+        xr = x[i]
+        best = xr[0]
+        if full:
+            lanes = xr[:_LANES].copy()
+            for s0 in range(_LANES, full, _LANES):
+                blk = xr[s0:]
+                for j in range(_LANES):
+                    v = blk[j]
+                    t = lanes[j]
+                    lanes[j] = v if _better(v, t) else t
+            best = lanes[0]
+            for j in range(1, _LANES):
+                v = lanes[j]
+                best = v if _better(v, best) else best
+        for s in range(full, S):
+            v = xr[s]
+            best = v if _better(v, best) else best
+        y[i] = best
+
+
+@nb.njit(**_OPTS)
+def global_sum_planes(x, y, mode, p, div):
+    """y[p] = mean (sum / div) or Lp norm of x[p, :], accumulated in float64 lanes."""
+    P, S = x.shape
+    full = S - S % _LANES
+    for i in prange(P):
+        xr = x[i]
+        lanes = np.zeros(_LANES, np.float64)
+        for s0 in range(0, full, _LANES):
+            _accum(lanes, xr[s0:s0 + _LANES], mode, p)
+        tail = np.zeros(1, np.float64)
+        for s in range(full, S):
+            _accum(tail, xr[s:s + 1], mode, p)
+        acc = tail[0]
+        for j in range(_LANES):
+            v = lanes[j]
+            if mode == 4:
+                acc = v if (v > acc or v != v) else acc
+            else:
+                acc += v
+        out = np.empty(1, np.float64)
+        _finish_row(out, np.array([acc]), mode, p, div)
+        y[i] = out[0]

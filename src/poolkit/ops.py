@@ -194,6 +194,16 @@ def _global_windows(x: Any, data_format: Any, keepdims: Any) -> tuple[np.ndarray
     return x, cl, adaptive_windows(spatial, (1,) * len(spatial))
 
 
+def _global(x: np.ndarray, cl: bool, win: Windows, keepdims: bool, mode: int | None,
+            p: float = 1.0):
+    """The flat-plane fast path of global pooling (contiguous channels-first input), shaped as
+    the window engine would shape it; None when it does not apply."""
+    y = E.global_reduce(x, cl, mode, p)
+    if y is None:
+        return None
+    return y.reshape(E.out_shape(x.shape, win, cl)) if keepdims else y
+
+
 def _squeeze(y: np.ndarray, cl: bool, keepdims: bool) -> np.ndarray:
     if keepdims:
         return y
@@ -210,7 +220,8 @@ def global_max_pool(x: np.ndarray, *, data_format: str = "channels_last",
     array([[10., 11.]])
     """
     x, cl, win = _global_windows(x, data_format, keepdims)
-    return _squeeze(E.max_reduce(x, win, cl, False), cl, keepdims)
+    y = _global(x, cl, win, keepdims, None)
+    return y if y is not None else _squeeze(E.max_reduce(x, win, cl, False), cl, keepdims)
 
 
 def global_avg_pool(x: np.ndarray, *, data_format: str = "channels_last",
@@ -222,7 +233,8 @@ def global_avg_pool(x: np.ndarray, *, data_format: str = "channels_last",
     (1, 1, 1, 2)
     """
     x, cl, win = _global_windows(x, data_format, keepdims)
-    return _squeeze(E.sum_reduce(x, win, cl, E.MODE_MEAN), cl, keepdims)
+    y = _global(x, cl, win, keepdims, E.MODE_MEAN)
+    return y if y is not None else _squeeze(E.sum_reduce(x, win, cl, E.MODE_MEAN), cl, keepdims)
 
 
 def global_lp_pool(x: np.ndarray, p: float = 2, *, data_format: str = "channels_last",
@@ -235,7 +247,10 @@ def global_lp_pool(x: np.ndarray, p: float = 2, *, data_format: str = "channels_
     """
     pf = _check_p(p)
     x, cl, win = _global_windows(x, data_format, keepdims)
-    return _squeeze(E.sum_reduce(x, win, cl, _lp_mode(pf), pf), cl, keepdims)
+    y = _global(x, cl, win, keepdims, _lp_mode(pf), pf)
+    if y is None:
+        y = _squeeze(E.sum_reduce(x, win, cl, _lp_mode(pf), pf), cl, keepdims)
+    return y
 
 
 def _adaptive(x: Any, output_size: Any, data_format: Any) -> tuple[np.ndarray, bool, Windows]:
