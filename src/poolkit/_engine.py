@@ -180,8 +180,12 @@ def max_backward(x_shape: tuple, x_dtype: np.dtype, win: Windows, cl: bool, idx:
         n = x_shape[0]
         if cl:
             c = x_shape[-1]
+            # whole channel rows per job keep the scatter cache-friendly; split the channels
+            # only when the batch alone cannot feed the threads
+            split = -(-2 * nb.get_num_threads() // n)
+            block = max(8, -(-c // split)) if split > 1 else c
             launch(K.max_bwd_scatter_cl, dxk.size, dyk.reshape(n, -1, c), idx.reshape(n, -1, c),
-                   dxk.reshape(n, -1, c), 16)
+                   dxk.reshape(n, -1, c), block)
         else:
             planes = n * x_shape[1]
             launch(K.max_bwd_scatter_cf, dxk.size, dyk.reshape(planes, -1),

@@ -488,22 +488,19 @@ def _hfold_argmax(rv, ri, t0, sw, base, first):
     elif sw == 1:
         for j in range(m):
             v = t0[j]
-            t = rv[j]
-            if _better(v, t):
+            if _better(v, rv[j]):
                 rv[j] = v
                 ri[j] = base + j
     elif sw == 2:
         for j in range(m):
             v = t0[2 * j]
-            t = rv[j]
-            if _better(v, t):
+            if _better(v, rv[j]):
                 rv[j] = v
                 ri[j] = base + 2 * j
     else:
         for j in range(m):
             v = t0[sw * j]
-            t = rv[j]
-            if _better(v, t):
+            if _better(v, rv[j]):
                 rv[j] = v
                 ri[j] = base + sw * j
 
