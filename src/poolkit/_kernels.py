@@ -171,8 +171,13 @@ def _accum(acc, xr, mode, p):
 def _finish_row(yr, acc, mode, p, div):
     """yr = mean (acc / div) or Lp norm of the accumulated row."""
     if mode == 0:
-        for i in range(yr.shape[0]):
-            yr[i] = acc[i] / div
+        if math.frexp(div)[0] == 0.5:  # a power of two: multiplying by 1/div is exact
+            r = 1.0 / div
+            for i in range(yr.shape[0]):
+                yr[i] = acc[i] * r
+        else:
+            for i in range(yr.shape[0]):
+                yr[i] = acc[i] / div
     elif mode == 2:
         for i in range(yr.shape[0]):
             yr[i] = np.sqrt(acc[i])
