@@ -169,6 +169,19 @@ def grad_dtype(dtype: np.dtype) -> np.dtype:
     return dtype if dtype.kind == "f" else np.dtype(np.float64)
 
 
+def _disjoint(win: Windows) -> bool:
+    """True when no input cell lies in two windows (e.g. stride >= window, no dilation)."""
+    for d in range(win.ndim):
+        covered = np.zeros(win.in_shape[d], np.int64)
+        for o in range(win.out_shape[d]):
+            b = int(win.base[d][o])
+            taps = b + np.arange(int(win.klo[d][o]), int(win.khi[d][o])) * win.dilation[d]
+            covered[taps] += 1
+        if covered.max(initial=0) > 1:
+            return False
+    return True
+
+
 def max_backward(x_shape: tuple, x_dtype: np.dtype, win: Windows, cl: bool, idx: np.ndarray,
                  dy: np.ndarray) -> np.ndarray:
     """Scatter each output's gradient to its argmax, one thread per plane (or channel block)."""
@@ -178,7 +191,10 @@ def max_backward(x_shape: tuple, x_dtype: np.dtype, win: Windows, cl: bool, idx:
     idx = np.ascontiguousarray(idx)
     if dxk.size and dyk.size:
         n = x_shape[0]
-        if cl:
+        if cl and _disjoint(win):
+            launch(K.max_bwd_tiles_cl, dxk.size, to5(dyk, cl), to5(idx, cl), to5(dxk, cl),
+                   *_geom(win))
+        elif cl:
             c = x_shape[-1]
             # whole channel rows per job keep the scatter cache-friendly; split the channels
             # only when the batch alone cannot feed the threads

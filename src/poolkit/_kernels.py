@@ -725,3 +725,32 @@ def global_sum_planes(x, y, mode, p, div):
         out = np.empty(1, np.float64)
         _finish_row(out, np.array([acc]), mode, p, div)
         y[i] = out[0]
+
+
+@nb.njit(inline="always")
+def _pick(dst, g, ix, flat):
+    for c in range(dst.shape[0]):
+        dst[c] = g[c] if ix[c] == flat else 0.0
+
+
+@nb.njit(**_OPTS)
+def max_bwd_tiles_cl(dy, idx, dx, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw):
+    """Max backward, channels-last, for windows that never overlap: every input cell of a window
+    is written exactly once (its output's gradient where it won, else 0), vectorised over C.
+    Cells outside every window keep the caller's zeros."""
+    N, D, H, W, C = dx.shape
+    OD, OH, OW = dy.shape[1], dy.shape[2], dy.shape[3]
+    for job in prange(N * OD * OH):
+        n = job // (OD * OH)
+        od = (job // OH) % OD
+        oh = job % OH
+        for ow in range(OW):
+            g = dy[n, od, oh, ow]
+            ix = idx[n, od, oh, ow]
+            for kd in range(ld[od], hd[od]):
+                i0 = bd[od] + kd * dd
+                for kh in range(lh[oh], hh[oh]):
+                    i1 = bh[oh] + kh * dh
+                    for kw in range(lw[ow], hw[ow]):
+                        i2 = bw[ow] + kw * dw
+                        _pick(dx[n, i0, i1, i2], g, ix, (i0 * H + i1) * W + i2)
