@@ -1,9 +1,9 @@
-"""Window geometry for the command line: parse pooling arguments, resolve paddings, list windows.
+"""Window geometry for the command line: parse pooling arguments, list windows, and write out
+the output-size and padding formulas with the numbers filled in.
 
-This module restates the pooling rules of the public API in a slow, explicit form so that the
-command line can *show* them (which cells each window covers, where the padding goes, the output
-size formula with its numbers filled in).  It never computes pooled values: those come from the
-public ops.  Nothing here imports NumPy-heavy or optional dependencies.
+The pads and output sizes themselves come from the core (:func:`poolkit._spec.dim_geometry`); this
+module only makes them visible (which cells each window covers, where the padding goes). It never
+computes pooled values: those come from the public ops.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ import ast
 import math
 from dataclasses import dataclass
 from typing import Sequence, Union
+
+from ._spec import dim_geometry
 
 PaddingArg = Union[str, int, tuple]
 
@@ -235,18 +237,11 @@ class DimGeometry:
         return lines
 
 
-def _same_pads(n: int, k: int, s: int, d: int, lower: bool) -> tuple[int, int, int]:
-    out = -(-n // s)
-    total = max((out - 1) * s + (k - 1) * d + 1 - n, 0)
-    small = total // 2
-    big = total - small
-    return (big, small, out) if lower else (small, big, out)
-
-
 def resolve_dim(
     n: int, k: int, s: int, d: int, pad: str | tuple[int, int], ceil_mode: bool = False
 ) -> DimGeometry:
-    """Resolve the geometry of one spatial dim.
+    """Resolve the geometry of one spatial dim (the pads and output size come from the core's
+    :func:`poolkit._spec.dim_geometry`, the one place that defines them).
 
     Parameters
     ----------
@@ -261,18 +256,9 @@ def resolve_dim(
     -------
     DimGeometry
     """
-    if isinstance(pad, str):
-        lo, hi, out = _same_pads(n, k, s, d, lower=(pad == "same_lower"))
-        return DimGeometry(n, k, s, d, lo, hi, out, pad, ceil_mode)
-    lo, hi = pad
-    num = n + lo + hi - d * (k - 1) - 1
-    if ceil_mode:
-        out = -(-num // s) + 1
-        if out > 0 and (out - 1) * s >= n + lo:
-            out -= 1
-    else:
-        out = num // s + 1
-    return DimGeometry(n, k, s, d, lo, hi, max(out, 0), "explicit", ceil_mode)
+    lo, hi, out = dim_geometry(n, k, s, d, pad, ceil_mode)
+    mode = pad if isinstance(pad, str) else "explicit"
+    return DimGeometry(n, k, s, d, lo, hi, max(out, 0), mode, ceil_mode)
 
 
 def per_dim_padding(padding: PaddingArg, ndim: int) -> list[str | tuple[int, int]]:

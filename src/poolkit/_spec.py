@@ -20,7 +20,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-__all__ = ["PoolSpec", "Windows", "normalize_data_format", "adaptive_windows", "check_array"]
+__all__ = ["PoolSpec", "Windows", "dim_geometry", "normalize_data_format", "adaptive_windows",
+           "check_array"]
 
 _PAD_MODES = ("valid", "same", "same_lower")
 
@@ -212,6 +213,38 @@ def _tables(base: np.ndarray, size: int, in_size: int, dilation: int, lo: int, h
     return klo.astype(np.int64), khi.astype(np.int64), npad.astype(np.int64)
 
 
+def dim_geometry(n: int, k: int, s: int, d: int, padding: str | tuple[int, int],
+                 ceil_mode: bool = False) -> tuple[int, int, int]:
+    """``(lo, hi, out)`` of one spatial dim: the pads and the output size (no validation; ``out``
+    is < 1 when the window does not fit).
+
+    ``padding`` is ``"same"`` (TF SAME / ONNX SAME_UPPER: ``out = ceil(n / s)``, the odd padding
+    cell at the end), ``"same_lower"`` (odd cell at the start) or explicit ``(lo, hi)``, for which
+    ``out = floor((n + lo + hi - eff) / s) + 1`` with ``eff = (k - 1) * d + 1``; ``ceil_mode``
+    rounds up but drops a last window that would start in the right padding.
+
+    >>> dim_geometry(5, 2, 2, 1, "same"), dim_geometry(5, 2, 2, 1, (0, 0), ceil_mode=True)
+    ((0, 1, 3), (0, 0, 3))
+    """
+    eff = (k - 1) * d + 1
+    if isinstance(padding, str):
+        out = -(-n // s)
+        total = max((out - 1) * s + eff - n, 0)
+        small, big = total // 2, total - total // 2
+        return ((small, big) if padding == "same" else (big, small)) + (out,)
+    lo, hi = padding
+    span = n + lo + hi - eff
+    if span < 0:
+        return lo, hi, 0
+    if ceil_mode:
+        out = -(-span // s) + 1
+        if (out - 1) * s >= n + lo:  # the last window would start in the right padding
+            out -= 1
+    else:
+        out = span // s + 1
+    return lo, hi, out
+
+
 @dataclass(frozen=True)
 class PoolSpec:
     """Validated, frozen pooling arguments for ``nd`` spatial dimensions (no shapes yet).
@@ -264,27 +297,16 @@ class PoolSpec:
             raise ValueError(f"expected {self.ndim} spatial dims; received spatial shape {in_shape}")
         pads, outs = [], []
         for i, (n, k, s, d) in enumerate(zip(in_shape, self.window, self.strides, self.dilation)):
-            eff = (k - 1) * d + 1
-            if self.padding in ("same", "same_lower"):
-                out = -(-n // s)
-                total = max((out - 1) * s + eff - n, 0)
-                small, big = total // 2, total - total // 2
-                lo, hi = (small, big) if self.padding == "same" else (big, small)
-            else:
-                lo, hi = (0, 0) if self.padding == "valid" else self.padding[i]
-                span = n + lo + hi - eff
-                if span < 0:
-                    raise ValueError(
-                        f"`pool_size` is larger than the padded input: window {eff} (pool_size="
-                        f"{self.window}, dilation={self.dilation}) over padded size {n + lo + hi} "
-                        f"in spatial dim {i}; received input spatial shape {in_shape}"
-                    )
-                if self.ceil_mode:
-                    out = -(-span // s) + 1
-                    if (out - 1) * s >= n + lo:  # the last window would start in the right padding
-                        out -= 1
-                else:
-                    out = span // s + 1
+            mode = self.padding if isinstance(self.padding, str) else self.padding[i]
+            lo, hi, out = dim_geometry(n, k, s, d, (0, 0) if mode == "valid" else mode,
+                                       self.ceil_mode)
+            if out < 1:
+                eff = (k - 1) * d + 1
+                raise ValueError(
+                    f"`pool_size` is larger than the padded input: window {eff} (pool_size="
+                    f"{self.window}, dilation={self.dilation}) over padded size {n + lo + hi} "
+                    f"in spatial dim {i}; received input spatial shape {in_shape}"
+                )
             pads.append((lo, hi))
             outs.append(out)
         bases, klos, khis, npads = [], [], [], []
