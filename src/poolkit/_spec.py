@@ -102,6 +102,38 @@ def check_array(x: Any, *, name: str = "x", min_spatial: int = 1,
     return x
 
 
+def check_bool(name: str, value: Any) -> bool:
+    """A real bool (NumPy's included); anything else is a TypeError naming the argument."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"`{name}` must be a bool; received {name}={value!r}")
+    return bool(value)
+
+
+def check_p(p: Any) -> int | float:
+    """The Lp exponent: a positive real number or ``inf`` (ints stay ints, for configs)."""
+    if isinstance(p, (bool, np.bool_)) or not isinstance(p, numbers.Real):
+        raise TypeError(f"`p` must be a positive number or inf; received p={p!r}")
+    if p != p or p <= 0:
+        raise ValueError(f"`p` must be a positive number or inf; received p={p!r}")
+    return int(p) if isinstance(p, numbers.Integral) else float(p)
+
+
+def check_divisor(divisor_override: Any) -> int | float | None:
+    """``None`` or a positive finite number (ints stay ints, for configs)."""
+    if divisor_override is None:
+        return None
+    if isinstance(divisor_override, (bool, np.bool_)) or not isinstance(
+            divisor_override, numbers.Real):
+        raise TypeError("`divisor_override` must be None or a positive number; received "
+                        f"divisor_override={divisor_override!r}")
+    if not (divisor_override > 0 and np.isfinite(float(divisor_override))):
+        raise ValueError("`divisor_override` must be None or a positive number; received "
+                         f"divisor_override={divisor_override!r}")
+    if isinstance(divisor_override, numbers.Integral):
+        return int(divisor_override)
+    return float(divisor_override)
+
+
 def _parse_padding(padding: Any, nd: int) -> str | tuple[tuple[int, int], ...]:
     if isinstance(padding, str):
         p = padding.lower()

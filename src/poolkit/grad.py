@@ -129,7 +129,7 @@ def vjp(op: Callable | str, x: np.ndarray, *args: Any, **kwargs: Any):
 
     if name.endswith("max_pool"):
         if "return_indices" in a:
-            O._check_bool("return_indices", a["return_indices"])
+            O.check_bool("return_indices", a["return_indices"])
         y, idx = E.max_reduce(xa, win, cl, True)
         out = (y, idx) if a.get("return_indices") else squeeze(y)
 

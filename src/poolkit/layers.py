@@ -39,7 +39,6 @@ True
 from __future__ import annotations
 
 import itertools
-import math
 import numbers
 import re
 import threading
@@ -48,6 +47,7 @@ from typing import Any, Callable, ClassVar, Mapping, Optional, Sequence, Union
 import numpy as np
 
 from . import _spec
+from ._spec import check_bool, check_divisor, check_p
 
 __all__ = [
     "MaxPooling1D", "MaxPooling2D", "MaxPooling3D",
@@ -89,36 +89,6 @@ def _unique_name(prefix: str) -> str:
         counter = _name_counters.setdefault(prefix, itertools.count())
         i = next(counter)
     return prefix if i == 0 else f"{prefix}_{i}"
-
-
-def _check_bool(name: str, value: Any) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"`{name}` must be a bool; received {name}={value!r}")
-    return bool(value)
-
-
-def _check_p(p: Any) -> Union[int, float]:
-    """Validate the Lp exponent: a positive real number or ``inf``."""
-    if isinstance(p, (bool, np.bool_)) or not isinstance(p, numbers.Real):
-        raise TypeError(f"`p` must be a positive number or inf; received p={p!r}")
-    if math.isnan(float(p)) or p <= 0:
-        raise ValueError(f"`p` must be a positive number or inf; received p={p!r}")
-    return int(p) if isinstance(p, (numbers.Integral, np.integer)) else float(p)
-
-
-def _check_divisor(divisor_override: Any) -> Optional[Union[int, float]]:
-    if divisor_override is None:
-        return None
-    if isinstance(divisor_override, (bool, np.bool_)) or not isinstance(
-            divisor_override, numbers.Real):
-        raise TypeError("`divisor_override` must be None or a positive number; received "
-                        f"divisor_override={divisor_override!r}")
-    if not (divisor_override > 0 and math.isfinite(float(divisor_override))):
-        raise ValueError("`divisor_override` must be None or a positive number; received "
-                         f"divisor_override={divisor_override!r}")
-    if isinstance(divisor_override, numbers.Integral):
-        return int(divisor_override)
-    return float(divisor_override)
 
 
 def _freeze(value: Any) -> Any:
@@ -436,8 +406,8 @@ class _AveragePooling(_WindowPooling):
                  divisor_override: Optional[float] = None) -> None:
         super().__init__(pool_size, strides, padding, data_format, name, dilation=dilation,
                          ceil_mode=ceil_mode)
-        self._count_include_pad = _check_bool("count_include_pad", count_include_pad)
-        self._divisor_override = _check_divisor(divisor_override)
+        self._count_include_pad = check_bool("count_include_pad", count_include_pad)
+        self._divisor_override = check_divisor(divisor_override)
 
     @property
     def count_include_pad(self) -> bool:
@@ -469,7 +439,7 @@ class _LpPooling(_WindowPooling):
                  dilation: IntOrTuple = 1, ceil_mode: bool = False) -> None:
         super().__init__(pool_size, strides, padding, data_format, name, dilation=dilation,
                          ceil_mode=ceil_mode)
-        self._p = _check_p(p)
+        self._p = check_p(p)
 
     @property
     def p(self) -> Union[int, float]:
@@ -495,7 +465,7 @@ class _GlobalPooling(PoolingLayer):
                  name: Optional[str] = None) -> None:
         super().__init__(name)
         self._data_format = _spec.normalize_data_format(data_format)
-        self._keepdims = _check_bool("keepdims", keepdims)
+        self._keepdims = check_bool("keepdims", keepdims)
 
     @property
     def data_format(self) -> str:
@@ -554,7 +524,7 @@ class _GlobalLpPooling(_GlobalPooling):
     def __init__(self, p: float = 2, data_format: Optional[str] = None, keepdims: bool = False,
                  name: Optional[str] = None) -> None:
         super().__init__(data_format, keepdims, name)
-        self._p = _check_p(p)
+        self._p = check_p(p)
 
     @property
     def p(self) -> Union[int, float]:

@@ -23,8 +23,8 @@ from typing import Any, Sequence, Union
 import numpy as np
 
 from . import _engine as E
-from ._spec import (PoolSpec, Windows, adaptive_windows, check_array, int_tuple,
-                    normalize_data_format)
+from ._spec import (PoolSpec, Windows, adaptive_windows, check_array, check_bool,
+                    check_divisor, check_p, int_tuple, normalize_data_format)
 
 __all__ = [
     "max_pool", "avg_pool", "lp_pool", "global_max_pool", "global_avg_pool", "global_lp_pool",
@@ -49,13 +49,7 @@ def _windowed(x, pool_size, strides, padding, dilation, ceil_mode, data_format):
 
 
 def _check_p(p: Any) -> float:
-    if isinstance(p, (bool, np.bool_)) or not isinstance(p, (numbers.Real, np.floating,
-                                                              np.integer)):
-        raise TypeError(f"`p` must be a positive number (or inf); received p={p!r}")
-    pf = float(p)
-    if not pf > 0:  # also rejects NaN
-        raise ValueError(f"`p` must be a positive number (or inf); received p={p!r}")
-    return pf
+    return float(check_p(p))
 
 
 def _lp_mode(p: float) -> int:
@@ -110,25 +104,16 @@ def max_pool(x: np.ndarray, pool_size: IntOrTuple, strides: IntOrTuple | None = 
            [ 8, 14]])
     """
     x, cl, win = _windowed(x, pool_size, strides, padding, dilation, ceil_mode, data_format)
-    _check_bool("return_indices", return_indices)
+    check_bool("return_indices", return_indices)
     return E.max_reduce(x, win, cl, bool(return_indices))
 
 
-def _check_bool(name: str, v: Any) -> None:
-    if not isinstance(v, (bool, np.bool_)):
-        raise TypeError(f"`{name}` must be a bool; received {name}={v!r}")
-
-
 def _divisor_args(count_include_pad: Any, divisor_override: Any) -> tuple[int, float]:
-    _check_bool("count_include_pad", count_include_pad)
-    if divisor_override is None:
-        return (E.DIV_PADDED if count_include_pad else E.DIV_REAL), 1.0
-    if isinstance(divisor_override, (bool, np.bool_)) or not isinstance(
-            divisor_override, (numbers.Real, np.number)) or not divisor_override > 0 \
-            or not math.isfinite(float(divisor_override)):
-        raise ValueError("`divisor_override` must be a positive number or None; received "
-                         f"divisor_override={divisor_override!r}")
-    return E.DIV_OVERRIDE, float(divisor_override)
+    cip = check_bool("count_include_pad", count_include_pad)
+    div = check_divisor(divisor_override)
+    if div is None:
+        return (E.DIV_PADDED if cip else E.DIV_REAL), 1.0
+    return E.DIV_OVERRIDE, float(div)
 
 
 def avg_pool(x: np.ndarray, pool_size: IntOrTuple, strides: IntOrTuple | None = None,
@@ -187,7 +172,7 @@ def lp_pool(x: np.ndarray, p: float, pool_size: IntOrTuple, strides: IntOrTuple 
 
 def _global_windows(x: Any, data_format: Any, keepdims: Any) -> tuple[np.ndarray, bool, Windows]:
     x, cl, spatial = _prepare(x, data_format)
-    _check_bool("keepdims", keepdims)
+    check_bool("keepdims", keepdims)
     if any(s == 0 for s in spatial):
         raise ValueError(f"global pooling needs non-empty spatial dims; received x with "
                          f"shape={x.shape}")
@@ -274,7 +259,7 @@ def adaptive_max_pool(x: np.ndarray, output_size: IntOrTuple, *,
     array([5., 5., 4.])
     """
     x, cl, win = _adaptive(x, output_size, data_format)
-    _check_bool("return_indices", return_indices)
+    check_bool("return_indices", return_indices)
     return E.max_reduce(x, win, cl, bool(return_indices))
 
 
