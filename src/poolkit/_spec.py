@@ -134,6 +134,17 @@ def check_divisor(divisor_override: Any) -> int | float | None:
     return float(divisor_override)
 
 
+def check_dy(dy: Any, shape: tuple) -> np.ndarray:
+    """An output gradient: a real array of exactly the output's ``shape``."""
+    dy = np.asarray(dy)
+    if dy.dtype.kind not in "fiu":
+        raise TypeError(f"`dy` must be a real array; received dy with dtype={dy.dtype}")
+    if dy.shape != shape:
+        raise ValueError(f"`dy` must have the output's shape {shape}; received dy with "
+                         f"shape={dy.shape}")
+    return dy
+
+
 def _parse_padding(padding: Any, nd: int) -> str | tuple[tuple[int, int], ...]:
     if isinstance(padding, str):
         p = padding.lower()

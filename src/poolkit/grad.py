@@ -25,6 +25,7 @@ import numpy as np
 from . import _engine as E
 from . import ops as O
 from . import unpool as U
+from ._spec import check_dy
 
 __all__ = ["vjp", "grad"]
 
@@ -45,16 +46,6 @@ def _resolve_op(op: Any) -> Callable:
         return known[name]
     raise ValueError(f"`op` must be one of the poolkit pooling functions ({', '.join(known)}); "
                      f"received op={op!r}")
-
-
-def _check_dy(dy: Any, shape: tuple) -> np.ndarray:
-    dy = np.asarray(dy)
-    if dy.dtype.kind not in "fiu":
-        raise TypeError(f"`dy` must be a real array; received dy with dtype={dy.dtype}")
-    if dy.shape != shape:
-        raise ValueError(f"`dy` must have the output's shape {shape}; received dy with "
-                         f"shape={dy.shape}")
-    return dy
 
 
 def _sum_forward(name: str, x: np.ndarray, win, cl: bool, mode: int, p: float = 1.0,
@@ -134,7 +125,7 @@ def vjp(op: Callable | str, x: np.ndarray, *args: Any, **kwargs: Any):
         out = (y, idx) if a.get("return_indices") else squeeze(y)
 
         def pullback(dy):
-            dy = _check_dy(dy, squeeze(y).shape).reshape(full_shape)
+            dy = check_dy(dy, squeeze(y).shape).reshape(full_shape)
             return E.max_backward(xa.shape, xa.dtype, win, cl, idx, dy)
         return out, pullback
 
@@ -146,7 +137,7 @@ def vjp(op: Callable | str, x: np.ndarray, *args: Any, **kwargs: Any):
         y = _sum_forward(name, xa, win, cl, E.MODE_MEAN, 1.0, divmode, override)
 
         def pullback(dy):
-            dy = _check_dy(dy, squeeze(y).shape).reshape(full_shape)
+            dy = check_dy(dy, squeeze(y).shape).reshape(full_shape)
             return E.sum_backward(xa, y, win, cl, E.MODE_MEAN, 1.0, divmode, override, dy)
         return squeeze(y), pullback
 
@@ -160,13 +151,13 @@ def vjp(op: Callable | str, x: np.ndarray, *args: Any, **kwargs: Any):
         sign = np.nan_to_num(np.sign(xa), nan=0.0)  # sign(NaN) counts as 0, as for finite p
 
         def pullback(dy):
-            dy = _check_dy(dy, squeeze(y).shape).reshape(full_shape)
+            dy = check_dy(dy, squeeze(y).shape).reshape(full_shape)
             dx = E.max_backward(xa.shape, xa.dtype, win, cl, idx, dy)
             return dx * sign.astype(dx.dtype)
         return squeeze(y), pullback
 
     def pullback(dy):
-        dy = _check_dy(dy, squeeze(y).shape).reshape(full_shape)
+        dy = check_dy(dy, squeeze(y).shape).reshape(full_shape)
         return E.sum_backward(xa, y, win, cl, mode, p, E.DIV_REAL, 1.0, dy)
     return squeeze(y), pullback
 

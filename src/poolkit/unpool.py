@@ -22,7 +22,9 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from numba import njit
 
-from ._spec import _is_int, _parse_padding, int_tuple, normalize_data_format
+from ._engine import grad_dtype
+from ._spec import (_is_int, _parse_padding, check_dy, int_tuple,
+                    normalize_data_format)
 
 __all__ = [
     "max_unpool",
@@ -325,16 +327,10 @@ def max_unpool_vjp(y: np.ndarray, indices: np.ndarray, *args: Any, **kwargs: Any
     out = max_unpool(y, indices, *args, **kwargs)
     df = kwargs.get("data_format", "channels_last")
     idx = np.array(indices, copy=True)
-    # gradients keep a floating dtype; integer inputs get float64 (as the pooling ops' vjp)
-    gdt = out.dtype if out.dtype.kind == "f" else np.dtype(np.float64)
+    gdt = grad_dtype(out.dtype)  # the pooling ops' rule: integer inputs get float64
 
     def pullback(dout: np.ndarray) -> np.ndarray:
-        dout = np.asarray(dout)
-        if dout.dtype.kind not in "fiu":
-            raise TypeError(f"`dy` must be a real array; received dy with dtype={dout.dtype}")
-        if dout.shape != out.shape:
-            raise ValueError(f"`dy` must have the output's shape {out.shape}; received dy with "
-                             f"shape={dout.shape}")
+        dout = check_dy(dout, out.shape)
         return max_unpool_backward(dout.astype(gdt, copy=False), idx, data_format=df)
 
     return out, pullback
@@ -582,16 +578,10 @@ def roi_max_pool_vjp(x: np.ndarray, rois: np.ndarray, *args: Any, **kwargs: Any
     shape = np.shape(x)
     rois_c = np.array(rois, copy=True)
     xdt = np.asarray(x).dtype
-    # gradients keep a floating dtype; integer inputs get float64 (as the pooling ops' vjp)
-    gdt = xdt if xdt.kind == "f" else np.dtype(np.float64)
+    gdt = grad_dtype(xdt)  # the pooling ops' rule: integer inputs get float64
 
     def pullback(dy: np.ndarray) -> np.ndarray:
-        dy = np.asarray(dy)
-        if dy.dtype.kind not in "fiu":
-            raise TypeError(f"`dy` must be a real array; received dy with dtype={dy.dtype}")
-        if dy.shape != y.shape:
-            raise ValueError(f"`dy` must have the output's shape {y.shape}; received dy with "
-                             f"shape={dy.shape}")
+        dy = check_dy(dy, y.shape)
         return roi_max_pool_backward(dy.astype(gdt, copy=False), idx, rois_c, shape,
                                      data_format=df)
 
