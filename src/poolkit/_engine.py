@@ -28,7 +28,7 @@ def out_shape(x_shape: tuple, win: Windows, cl: bool) -> tuple:
 
 def kernel_input(x: np.ndarray) -> np.ndarray:
     """float16 goes to the kernels as its uint16 bit patterns (a view, no copy): they compare
-    float16 exactly by an order-preserving key and widen it to float64 for sums."""
+    and widen float16 exactly, and round float16 results once from float64."""
     return x.view(np.uint16) if x.dtype == np.float16 else x
 
 
@@ -103,8 +103,7 @@ def sum_reduce(x: np.ndarray, win: Windows, cl: bool, mode: int, p: float = 1.0,
     shape = out_shape(x.shape, win, cl)
     y = np.empty(shape, mean_dtype(x.dtype))
     xk = kernel_input(x)
-    # float16 results are rounded once, from float64 (an output-sized buffer)
-    yk = y if y.dtype != np.float16 else np.empty(shape, np.float64)
+    yk = kernel_input(y)  # float16 results are rounded once, from float64, in the kernel
     if y.size:
         args = (to5(xk, cl), to5(yk, cl), mode, float(p), *_geom(win),
                 *_counts(win, divmode, override))
@@ -116,8 +115,6 @@ def sum_reduce(x: np.ndarray, win: Windows, cl: bool, mode: int, p: float = 1.0,
             launch(K.sum_cl_rows if overlap else K.sum_cl, x.size, *args)
         else:
             launch(K.sum_cf_rows, x.size, *args, *_row(win))
-        if yk is not y:
-            y[...] = yk
     return y
 
 
@@ -133,11 +130,8 @@ def global_reduce(x: np.ndarray, cl: bool, mode: int | None, p: float = 1.0):
         launch(K.global_max_planes, x.size, planes, kernel_input(y).reshape(-1))
         return y
     y = np.empty((n, c), mean_dtype(x.dtype))
-    yk = y if y.dtype != np.float16 else np.empty((n, c), np.float64)
-    launch(K.global_sum_planes, x.size, planes, yk.reshape(-1), mode, float(p),
+    launch(K.global_sum_planes, x.size, planes, kernel_input(y).reshape(-1), mode, float(p),
            float(planes.shape[1]))
-    if yk is not y:
-        y[...] = yk
     return y
 
 

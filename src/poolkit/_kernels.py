@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import os
+import platform
 
 import numba as nb
 import numpy as np
@@ -29,11 +30,15 @@ _NOJIT = os.environ.get("NUMBA_DISABLE_JIT", "0") not in ("", "0")
 if _NOJIT:
     prange = range  # noqa: F811 - plain Python fallback
 
-# float16 data reaches the kernels as its uint16 bit patterns (Numba has no float16 on the CPU;
-# poolkit supports no uint16 data, so the type is unambiguous). Two helpers give every kernel
-# float16 support without a converted copy of the input:
-#   _better(v, b): v beats the running maximum b (larger, or the first NaN).
-#   _tof(v): the value as float64.
+# float16 data reaches the kernels as its uint16 bit patterns (Numba has no float16 type on the
+# CPU; poolkit supports no uint16 data, so the type is unambiguous). Three helpers give every kernel
+# float16 support without a converted copy of the input or a wider copy of the output:
+#   _better(v, b): v beats the running maximum b (larger, or the first NaN; -0 equals +0).
+#   _tof(v): the value as float64 (exact).
+#   _put(a, i, v): a[i] = v, for float16 bits rounded once from float64 (half to even, as NumPy).
+# Compiled on a CPU with float16 conversion instructions (x86 F16C, every 64-bit ARM), they are
+# LLVM ``fpext``/``fptrunc`` of ``half``, which vectorise; elsewhere the bit-level versions below
+# (exact as well) are compiled instead. Under NUMBA_DISABLE_JIT the Python versions run.
 
 
 def _hkey(h):
@@ -60,6 +65,37 @@ def _h2f(h):
     return -v if h & 0x8000 else v
 
 
+def _d2h(b):
+    """float16 bits of the float64 with bits ``b`` (int64), rounded half to even; NaN, overflow
+    to inf and subnormals as NumPy's ``astype(float16)``."""
+    sign = (b >> 48) & 0x8000
+    a = b & 0x7FFFFFFFFFFFFFFF
+    if a >= 0x7FF0000000000000:  # inf or NaN (NaN keeps its top payload bits, stays NaN)
+        h = 0x7C00 + ((a & 0xFFFFFFFFFFFFF) >> 42)
+        if a > 0x7FF0000000000000 and h == 0x7C00:
+            h += 1
+    elif a >= 0x40EFFE0000000000:  # >= 65520: rounds to inf
+        h = 0x7C00
+    elif a < 0x3F10000000000000:  # below 2**-14: a subnormal half (or zero / the smallest normal)
+        exp = a >> 52
+        if exp < 1023 - 26:  # below 2**-26: rounds to zero
+            h = 0
+        else:
+            mant = (a & 0xFFFFFFFFFFFFF) | 0x10000000000000
+            shift = 1023 - 24 + 52 - exp  # value * 2**24 = mant >> shift
+            h = mant >> shift
+            rem = mant - (h << shift)
+            half = 1 << (shift - 1)
+            if rem > half or (rem == half and (h & 1) == 1):
+                h += 1
+    else:
+        h = (((a >> 52) - 1008) << 10) | ((a >> 42) & 0x3FF)
+        rem = a & 0x3FFFFFFFFFF
+        if rem > 0x20000000000 or (rem == 0x20000000000 and (h & 1) == 1):
+            h += 1
+    return sign | h
+
+
 def _better(v, b):  # the Python version (NUMBA_DISABLE_JIT)
     if isinstance(v, np.uint16):
         return _hkey(int(v)) > _hkey(int(b))
@@ -72,24 +108,118 @@ def _tof(v):  # the Python version (NUMBA_DISABLE_JIT)
     return np.float64(v)
 
 
+def _put(a, i, v):  # the Python version (NUMBA_DISABLE_JIT)
+    if a.dtype == np.uint16:
+        a[i] = _d2h(int(np.float64(v).view(np.int64)))
+    else:
+        a[i] = v
+
+
+def _hardware_half() -> bool:
+    """True when LLVM lowers half conversions to instructions (not to library calls) here."""
+    if os.environ.get("NUMBA_CPU_NAME") or os.environ.get("NUMBA_CPU_FEATURES"):
+        return False  # a portable target: do not assume the host's instructions
+    machine = platform.machine().lower()
+    if machine in ("aarch64", "arm64"):
+        return True
+    if machine in ("x86_64", "amd64"):
+        try:
+            import llvmlite.binding as llb
+
+            return "+f16c" in llb.get_host_cpu_features().flatten().split(",")
+        except Exception:  # pragma: no cover - feature query unavailable
+            return False
+    return False
+
+
+HARDWARE_HALF = not _NOJIT and _hardware_half()
+
 if not _NOJIT:
+    from llvmlite import ir as _ir
+    from numba.extending import intrinsic
+
     _hkey_nb = nb.njit(inline="always")(_hkey)
     _h2f_nb = nb.njit(inline="always")(_h2f)
+    _d2h_nb = nb.njit(inline="always")(_d2h)
+
+    def _bitcast(src, dst, ir_dst):
+        @intrinsic
+        def cast(typingctx, v):
+            if v != src:
+                return None
+
+            def codegen(context, builder, sig, args):
+                return builder.bitcast(args[0], ir_dst)
+
+            return dst(v), codegen
+
+        return cast
+
+    _f64_bits = _bitcast(types.float64, types.int64, _ir.IntType(64))
+    _f32_bits = _bitcast(types.float32, types.int32, _ir.IntType(32))
+    _bits_f32 = _bitcast(types.int32, types.float32, _ir.FloatType())
+
+    @intrinsic
+    def _h2f32_hw(typingctx, h):
+        """float16 bits (uint16) -> float32: LLVM fpext half (exact)."""
+        if not (isinstance(h, types.Integer) and h.bitwidth == 16):
+            return None
+
+        def codegen(context, builder, sig, args):
+            return builder.fpext(builder.bitcast(args[0], _ir.HalfType()), _ir.FloatType())
+
+        return types.float32(h), codegen
+
+    @intrinsic
+    def _f322h_hw(typingctx, v):
+        """float32 -> float16 bits (uint16): LLVM fptrunc to half (round half to even)."""
+        if v != types.float32:
+            return None
+
+        def codegen(context, builder, sig, args):
+            return builder.bitcast(builder.fptrunc(args[0], _ir.HalfType()), _ir.IntType(16))
+
+        return types.uint16(v), codegen
 
     def _is_half(t):
         return isinstance(t, types.Integer) and t.bitwidth == 16 and not t.signed
 
-    def _better_half(v, b):
-        return _hkey_nb(np.int32(v)) > _hkey_nb(np.int32(b))
+    if HARDWARE_HALF:
+        def _better_half(v, b):
+            fv = _h2f32_hw(v)
+            fb = _h2f32_hw(b)
+            return fv > fb or (fv != fv and fb == fb)
+
+        def _tof_half(v):
+            return np.float64(_h2f32_hw(v))
+
+        def _put_half(a, i, v):
+            # float64 -> float32 rounded to odd, then -> float16 to nearest even: the two roundings
+            # give the correctly rounded float16 (float32 keeps more than 11 + 2 bits)
+            v = np.float64(v)
+            t = np.float32(v)
+            tb = _f32_bits(t)
+            step = np.int32(1) if abs(v) > abs(np.float64(t)) else np.int32(-1)
+            odd = np.float64(t) != v and (tb & 1) == 0 and v == v
+            a[i] = _f322h_hw(_bits_f32(np.int32(tb + step) if odd else tb))
+    else:
+        def _better_half(v, b):
+            return _hkey_nb(np.int32(v)) > _hkey_nb(np.int32(b))
+
+        def _tof_half(v):
+            return _h2f_nb(np.int32(v))
+
+        def _put_half(a, i, v):
+            a[i] = np.uint16(_d2h_nb(_f64_bits(np.float64(v))))
 
     def _better_num(v, b):
         return v > b or (v != v and b == b)
 
-    def _tof_half(v):
-        return _h2f_nb(np.int32(v))
-
     def _tof_num(v):
         return np.float64(v)
+
+    def _put_num(a, i, v):
+        a[i] = v
 
     @overload(_better)
     def _better_ol(v, b):
@@ -98,6 +228,10 @@ if not _NOJIT:
     @overload(_tof)
     def _tof_ol(v):
         return _tof_half if _is_half(v) else _tof_num
+
+    @overload(_put)
+    def _put_ol(a, i, v):
+        return _put_half if _is_half(a.dtype) else _put_num
 
 
 @nb.njit(**_OPTS)
@@ -174,20 +308,20 @@ def _finish_row(yr, acc, mode, p, div):
         if math.frexp(div)[0] == 0.5:  # a power of two: multiplying by 1/div is exact
             r = 1.0 / div
             for i in range(yr.shape[0]):
-                yr[i] = acc[i] * r
+                _put(yr, i, acc[i] * r)
         else:
             for i in range(yr.shape[0]):
-                yr[i] = acc[i] / div
+                _put(yr, i, acc[i] / div)
     elif mode == 2:
         for i in range(yr.shape[0]):
-            yr[i] = np.sqrt(acc[i])
+            _put(yr, i, np.sqrt(acc[i]))
     elif mode == 1:
         q = 1.0 / p
         for i in range(yr.shape[0]):
-            yr[i] = acc[i] ** q
+            _put(yr, i, acc[i] ** q)
     else:
         for i in range(yr.shape[0]):
-            yr[i] = acc[i]
+            _put(yr, i, acc[i])
 
 
 @nb.njit(inline="always")
@@ -599,7 +733,7 @@ def sum_cf_rows(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, c
             if mode == 0:
                 f = cd[od] * ch[oh]
                 for ow in range(OW):
-                    yr[ow] = acc[ow] / (f * cw[ow])
+                    _put(yr, ow, acc[ow] / (f * cw[ow]))
             else:
                 _finish_row(yr, acc, mode, p, 1.0)
 
@@ -722,9 +856,7 @@ def global_sum_planes(x, y, mode, p, div):
                 acc = v if (v > acc or v != v) else acc
             else:
                 acc += v
-        out = np.empty(1, np.float64)
-        _finish_row(out, np.array([acc]), mode, p, div)
-        y[i] = out[0]
+        _finish_row(y[i:i + 1], np.array([acc]), mode, p, div)
 
 
 @nb.njit(inline="always")

@@ -1,0 +1,131 @@
+"""float16 is handled inside the kernels as raw bits: widened exactly, compared exactly, and
+rounded once (half to even) on output. These tests check every float16 value and every rounding
+midpoint against NumPy's own float16 conversions, both for the bit-level helpers (the code the
+kernels compile on CPUs without float16 instructions, and run under NUMBA_DISABLE_JIT) and
+through the public ops (whichever conversion the compiled kernels use on this machine)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import poolkit as pk
+from poolkit import _kernels as K
+
+ALL_BITS = np.arange(1 << 16, dtype=np.uint16)
+ALL_HALF = ALL_BITS.view(np.float16)
+FINITE = ALL_HALF[np.isfinite(ALL_HALF)]
+
+
+def _midpoints() -> np.ndarray:
+    """float64 values on, just below and just above every rounding midpoint of float16 (both
+    signs), plus the overflow threshold and the subnormal range edges."""
+    pos = np.unique(np.abs(FINITE.astype(np.float64)))
+    mid = (pos[:-1] + pos[1:]) / 2
+    top = 65504.0 + 16.0  # halfway to the next (missing) binade: rounds to inf
+    extra = np.array([top, np.nextafter(top, 0), 2.0 ** -25, 2.0 ** -26, 2.0 ** -24 * 1.5,
+                      1e-300, 5e-324, 1e300, np.inf])
+    vals = np.concatenate([mid, np.nextafter(mid, 0), np.nextafter(mid, np.inf), extra])
+    return np.concatenate([vals, -vals])
+
+
+def _bits(a) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        return np.asarray(a, np.float64).astype(np.float16).view(np.uint16)
+
+
+def test_bit_helpers_widen_every_float16_exactly():
+    got = np.array([K._h2f(int(h)) for h in ALL_BITS])
+    want = ALL_HALF.astype(np.float64)
+    np.testing.assert_array_equal(got, want)  # NaNs compare equal here
+    assert np.array_equal(np.signbit(got), np.signbit(want))
+
+
+def test_bit_helper_rounds_like_numpy():
+    vals = _midpoints()[::7]  # every 7th: the Python loop stays quick, all branches still hit
+    got = np.array([K._d2h(int(v)) for v in vals.view(np.int64)], np.uint16)
+    np.testing.assert_array_equal(got, _bits(vals))
+
+
+def test_bit_helper_rounds_nan_to_nan():
+    for v in (np.nan, -np.nan, np.float64(np.uint64(0x7FF0000000000001).view(np.float64))):
+        h = K._d2h(int(np.float64(v).view(np.int64)))
+        assert np.isnan(np.uint16(h).view(np.float16))
+
+
+def test_order_key_matches_float16_comparison():
+    rng = np.random.default_rng(3)
+    a = rng.integers(0, 1 << 16, 20000).astype(np.uint16)
+    b = rng.integers(0, 1 << 16, 20000).astype(np.uint16)
+    b[:500] = a[:500] ^ 0x8000  # +-0 and sign flips
+    keys = np.array([[K._hkey(int(u)), K._hkey(int(v))] for u, v in zip(a, b)])
+    fa, fb = a.view(np.float16), b.view(np.float16)
+    want = (fa > fb) | (np.isnan(fa) & ~np.isnan(fb))
+    np.testing.assert_array_equal(keys[:, 0] > keys[:, 1], want)
+
+
+def test_identity_window_round_trips_every_float16():
+    """A 1x1 mean widens every float16 value and rounds it back: the bits must survive."""
+    x = ALL_HALF.reshape(1, -1, 1)
+    y = pk.avg_pool(x, 1, 1)
+    assert y.dtype == np.float16
+    # NaN payloads are not kept; -0 averages to +0 (a sum starts at +0, as in the frameworks)
+    finite = ~np.isnan(ALL_HALF) & (ALL_BITS != 0x8000)
+    np.testing.assert_array_equal(y.ravel().view(np.uint16)[finite], ALL_BITS[finite])
+    assert np.isnan(y.ravel()[np.isnan(ALL_HALF)]).all()
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_means_round_once_at_every_midpoint(data_format):
+    """Pairs of neighbouring float16 values average to exact rounding midpoints (ties to even);
+    pairs one step further apart average to representable values."""
+    h = np.unique(np.abs(FINITE.astype(np.float64)))
+    h = np.concatenate([h, -h])
+    for gap in (1, 2, 3):
+        a, b = h[:-gap], h[gap:]
+        keep = np.sign(a) == np.sign(b)
+        pair = np.stack([a[keep], b[keep]], axis=1).astype(np.float16)  # (n, 2)
+        want = _bits((pair[:, 0].astype(np.float64) + pair[:, 1]) / 2)
+        x = pair.reshape(1, -1, 1) if data_format == "channels_last" else pair.reshape(1, 1, -1)
+        y = pk.avg_pool(x, 2, 2, data_format=data_format)
+        np.testing.assert_array_equal(y.ravel().view(np.uint16), want)
+
+
+def test_global_mean_and_norm_round_once():
+    rng = np.random.default_rng(7)
+    x = (rng.standard_normal((3, 5, 7, 9)) * 300).astype(np.float16)
+    x64 = x.astype(np.float64)
+    got = pk.global_avg_pool(x, data_format="channels_first").view(np.uint16)
+    np.testing.assert_array_equal(got, _bits(x64.mean(axis=(2, 3))))
+    got = pk.global_lp_pool(x, 2, data_format="channels_first").view(np.uint16)
+    np.testing.assert_array_equal(got, _bits(np.sqrt((x64 ** 2).sum(axis=(2, 3)))))
+
+
+def test_max_orders_signed_zero_and_nan_like_float16():
+    """-0 ties +0 (the first one wins), the first NaN wins, inf beats every finite value."""
+    rows = np.array([[-0.0, 0.0], [0.0, -0.0], [np.inf, 65504], [-np.inf, -65504],
+                     [1.0, np.nan], [6e-8, -6e-8]], np.float16)
+    y = pk.max_pool(rows.reshape(1, -1, 1), 2, 2).ravel()
+    want = np.array([rows[0, 0], rows[1, 0], rows[2, 0], rows[3, 1], np.nan, rows[5, 0]],
+                    np.float16)
+    finite = [0, 1, 2, 3, 5]
+    np.testing.assert_array_equal(y.view(np.uint16)[finite], want.view(np.uint16)[finite])
+    assert np.isnan(y[4])
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+@pytest.mark.parametrize("side", [-1, 1])
+def test_means_just_off_a_midpoint_round_to_the_nearer_side(data_format, side):
+    """A quotient a hair (2**-40 relative) above or below a float16 midpoint must round away
+    from the midpoint: rounding it to float32 first would land on the midpoint and tie."""
+    pos = np.unique(np.abs(FINITE.astype(np.float64)))
+    mid = ((pos[:-1] + pos[1:]) / 2)[::5]
+    for m in np.array_split(mid, 8):
+        for v in (1024.0, 0.5):
+            target = m * (1 + side * 2.0 ** -40)
+            d = v / target
+            ok = np.isfinite(d) & (d > 0)
+            for div in d[ok][:: max(1, ok.sum() // 40)]:
+                x = np.full((1, 1, 1), v, np.float16)
+                y = pk.avg_pool(x, 1, 1, divisor_override=float(div), data_format=data_format)
+                assert y.view(np.uint16).item() == _bits(v / div).item(), (v, div)
