@@ -481,16 +481,56 @@ def _interior(bw, lw, hw, kw_full):
 
 
 @nb.njit(inline="always")
-def _vfold_max(tmp, xr, first):
-    """tmp = xr (first row of the window) or tmp = max(tmp, xr), NaN-propagating."""
-    if first:
-        for w in range(tmp.shape[0]):
-            tmp[w] = xr[w]
+def _vfold_max(tmp, xr):
+    """tmp = max(tmp, xr), NaN-propagating (the earlier row wins ties)."""
+    for w in range(tmp.shape[0]):
+        v = xr[w]
+        t = tmp[w]
+        tmp[w] = v if _better(v, t) else t
+
+
+@nb.njit(inline="always")
+def _vfold_max2(tmp, x0, x1):
+    """tmp = max(x0, x1): the first two rows of a window in one pass."""
+    for w in range(tmp.shape[0]):
+        v = x1[w]
+        t = x0[w]
+        tmp[w] = v if _better(v, t) else t
+
+
+@nb.njit(inline="always")
+def _hfused_max(yi, r, s, k):
+    """yi[j] = max(r[s*j], ..., r[s*j + k - 1]) for k = 2 or 3 taps in one pass (a literal s)."""
+    for j in range(yi.shape[0]):
+        t = r[s * j]
+        v = r[s * j + 1]
+        t = v if _better(v, t) else t
+        if k == 3:
+            v = r[s * j + 2]
+            t = v if _better(v, t) else t
+        yi[j] = t
+
+
+@nb.njit(inline="always")
+def _hpass_max(yr, row, fill, bw, lw, hw, dw, kw_full, sw, a, b):
+    """yr = the windows' maxima along one (folded) row: the interior [a, b) with a literal
+    stride, the clipped ends tap by tap."""
+    OW = yr.shape[0]
+    if b > a:
+        # interior: taps 0..kw_full-1 all real; slices starting at 0 let the compiler prove
+        # indices non-negative (no wrap-around checks)
+        if dw == 1 and (kw_full == 2 or kw_full == 3) and (sw == 1 or sw == 2):
+            if sw == 1:  # the common small windows: all taps in one pass
+                _hfused_max(yr[a:b], row[bw[a]:], 1, kw_full)
+            else:
+                _hfused_max(yr[a:b], row[bw[a]:], 2, kw_full)
+        else:
+            for kw in range(kw_full):
+                _hfold_max(yr[a:b], row[bw[a] + kw * dw:], sw, kw == 0)
+        _max_edge(yr, row, fill, bw, lw, hw, dw, 0, a)
+        _max_edge(yr, row, fill, bw, lw, hw, dw, b, OW)
     else:
-        for w in range(tmp.shape[0]):
-            v = xr[w]
-            t = tmp[w]
-            tmp[w] = v if _better(v, t) else t
+        _max_edge(yr, row, fill, bw, lw, hw, dw, 0, OW)
 
 
 @nb.njit(inline="always")
@@ -534,27 +574,30 @@ def max_cf_rows(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw_f
         c = (job // OD) % C
         od = job % OD
         tmp = np.empty(W, x.dtype)
+        nd = hd[od] - ld[od]
         for oh in range(OH):
             yr = y[n, c, od, oh]
-            first = True
-            for kd in range(ld[od], hd[od]):
-                i0 = bd[od] + kd * dd
-                for kh in range(lh[oh], hh[oh]):
-                    _vfold_max(tmp, x[n, c, i0, bh[oh] + kh * dh], first)
-                    first = False
-            if first:
+            nh = hh[oh] - lh[oh]
+            if nd * nh == 0:
                 for ow in range(OW):
                     yr[ow] = fill
                 continue
-            if b > a:
-                # interior: taps 0..kw_full-1 all real; slices starting at 0 let the compiler
-                # prove indices non-negative (no wrap-around checks)
-                for kw in range(kw_full):
-                    _hfold_max(yr[a:b], tmp[bw[a] + kw * dw:], sw, kw == 0)
-                _max_edge(yr, tmp, fill, bw, lw, hw, dw, 0, a)
-                _max_edge(yr, tmp, fill, bw, lw, hw, dw, b, OW)
+            i0 = bd[od] + ld[od] * dd
+            i1 = bh[oh] + lh[oh] * dh
+            if nd * nh == 1:  # one input row (1-D pooling, or a window one row tall)
+                _hpass_max(yr, x[n, c, i0, i1], fill, bw, lw, hw, dw, kw_full, sw, a, b)
+                continue
+            # fold the window's rows in (d, h) order; the first two in one pass
+            if nh >= 2:
+                _vfold_max2(tmp, x[n, c, i0, i1], x[n, c, i0, i1 + dh])
             else:
-                _max_edge(yr, tmp, fill, bw, lw, hw, dw, 0, OW)
+                _vfold_max2(tmp, x[n, c, i0, i1], x[n, c, i0 + dd, i1])
+            done = 2
+            for kd in range(nd):
+                for kh in range(nh):
+                    if kd * nh + kh >= done:
+                        _vfold_max(tmp, x[n, c, i0 + kd * dd, i1 + kh * dh])
+            _hpass_max(yr, tmp, fill, bw, lw, hw, dw, kw_full, sw, a, b)
 
 
 @nb.njit(inline="always")
@@ -613,6 +656,16 @@ def _hfold_sum(ai, t0, sw, mode):
     else:
         for j in range(m):
             ai[j] += t0[sw * j]
+
+
+@nb.njit(inline="always")
+def _hfused_sum(ai, t, s, k):
+    """ai[j] = t[s*j] + ... + t[s*j + k - 1] for k = 2 or 3 taps in one pass (a literal s)."""
+    for j in range(ai.shape[0]):
+        v = t[s * j] + t[s * j + 1]
+        if k == 3:
+            v += t[s * j + 2]
+        ai[j] = v
 
 
 @nb.njit(inline="always")
@@ -722,10 +775,16 @@ def sum_cf_rows(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, c
                 i0 = bd[od] + kd * dd
                 for kh in range(lh[oh], hh[oh]):
                     _accum(tmp, x[n, c, i0, bh[oh] + kh * dh], mode, p)
-            _zero(acc)
             if b > a:
-                for kw in range(kw_full):
-                    _hfold_sum(acc[a:b], tmp[bw[a] + kw * dw:], sw, mode)
+                if mode != 4 and dw == 1 and (kw_full == 2 or kw_full == 3) and sw <= 2:
+                    if sw == 1:  # the common small windows: all taps in one pass
+                        _hfused_sum(acc[a:b], tmp[bw[a]:], 1, kw_full)
+                    else:
+                        _hfused_sum(acc[a:b], tmp[bw[a]:], 2, kw_full)
+                else:
+                    _zero(acc)
+                    for kw in range(kw_full):
+                        _hfold_sum(acc[a:b], tmp[bw[a] + kw * dw:], sw, mode)
                 _sum_edge(acc, tmp, mode, bw, lw, hw, dw, 0, a)
                 _sum_edge(acc, tmp, mode, bw, lw, hw, dw, b, OW)
             else:
@@ -804,10 +863,10 @@ def _add_scaled(dst, src, f):
 
 # ----------------------------------------------------------------------------------------------
 # Global pooling of contiguous channels-first planes: each (n, c) plane is one flat vector, reduced
-# with 32 independent lanes so that the loop vectorises (the lanes are combined at the end, so the
+# with 128 independent lanes so that the loop vectorises (the lanes are combined at the end, so the
 # sum order differs from a sequential one; max is order-independent).
 
-_LANES = 32
+_LANES = 128
 
 
 @nb.njit(**_OPTS)
