@@ -81,9 +81,11 @@ def max_reduce(x: np.ndarray, win: Windows, cl: bool, want_idx: bool):
     xk = kernel_input(x)
     yk = kernel_input(y)
     if y.size:
-        if cl:
-            launch(K.max_cl, x.size, to5(xk, cl), to5(yk, cl), to5(idx, cl), want_idx,
+        if cl and want_idx:
+            launch(K.argmax_cl, x.size, to5(xk, cl), to5(yk, cl), to5(idx, cl),
                    _fill(xk.dtype), *_geom(win))
+        elif cl:
+            launch(K.max_cl, x.size, to5(xk, cl), to5(yk, cl), _fill(xk.dtype), *_geom(win))
         elif want_idx:
             launch(K.argmax_cf_rows, x.size, to5(xk, cl), to5(yk, cl), to5(idx, cl),
                    *_geom(win), *_row(win))
@@ -111,8 +113,10 @@ def sum_reduce(x: np.ndarray, win: Windows, cl: bool, mode: int, p: float = 1.0,
             taps, stride = _row(win)
             # fold rows once when windows overlap along W (short windows only: a tall, wide
             # window such as a global one is cheaper straight from the input)
-            overlap = stride < taps <= 8 and xk.flags.c_contiguous
-            launch(K.sum_cl_rows if overlap else K.sum_cl, x.size, *args)
+            if stride < taps <= 8 and xk.flags.c_contiguous:
+                launch(K.sum_cl_rows, x.size, *args, taps, stride)
+            else:
+                launch(K.sum_cl, x.size, *args)
         else:
             launch(K.sum_cf_rows, x.size, *args, *_row(win))
     return y
@@ -231,6 +235,9 @@ def sum_backward(x: np.ndarray, y: np.ndarray, win: Windows, cl: bool, mode: int
         if mode == MODE_MEAN and not cl:
             launch(K.mean_bwd_rows_cf, dxk.size, to5(dyk, cl), to5(dxk, cl), fd, fh, fw,
                    *_geom(win))
+        elif mode == MODE_MEAN:
+            launch(K.mean_bwd_cl, dxk.size, to5(dyk, cl), to5(dxk, cl), fd, fh, fw,
+                   *_inverse(win))
         else:
             kern = K.sum_bwd_cl if cl else K.sum_bwd_cf
             launch(kern, dxk.size, to5(dyk, cl), to5(dxk, cl), to5(kernel_input(x), cl),

@@ -234,8 +234,84 @@ if not _NOJIT:
         return _put_half if _is_half(a.dtype) else _put_num
 
 
+@nb.njit(inline="always")
+def _copy(dst, src):
+    for i in range(dst.shape[0]):
+        dst[i] = src[i]
+
+
+@nb.njit(inline="always")
+def _max_into(dst, src):
+    """dst = max(dst, src), NaN-propagating (dst, the earlier tap, wins ties)."""
+    for i in range(dst.shape[0]):
+        v = src[i]
+        t = dst[i]
+        dst[i] = v if _better(v, t) else t
+
+
+@nb.njit(inline="always")
+def _max2(dst, x0, x1):
+    """dst = max(x0, x1): the first two taps of a window in one pass."""
+    for i in range(dst.shape[0]):
+        v = x1[i]
+        t = x0[i]
+        dst[i] = v if _better(v, t) else t
+
+
 @nb.njit(**_OPTS)
-def max_cl(x, y, idx, want_idx, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw):
+def max_cl(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw):
+    """Max without indices, channels-last: each output's taps folded over C (vectorised), the
+    first two in one pass."""
+    N, D, H, W, C = x.shape
+    OD, OH, OW = y.shape[1], y.shape[2], y.shape[3]
+    for job in prange(N * OD * OH):
+        n = job // (OD * OH)
+        od = (job // OH) % OD
+        oh = job % OH
+        nd = hd[od] - ld[od]
+        nh = hh[oh] - lh[oh]
+        i0 = bd[od] + ld[od] * dd
+        i1 = bh[oh] + lh[oh] * dh
+        for ow in range(OW):
+            yv = y[n, od, oh, ow]
+            nw = hw[ow] - lw[ow]
+            i2 = bw[ow] + lw[ow] * dw
+            taps = nd * nh * nw
+            if taps == 0:  # a window with no real cell (only possible with exotic dilation)
+                for i in range(C):
+                    yv[i] = fill
+                continue
+            if taps == 1:
+                _copy(yv, x[n, i0, i1, i2])
+                continue
+            if nw >= 2:  # the first two taps in row-major order
+                _max2(yv, x[n, i0, i1, i2], x[n, i0, i1, i2 + dw])
+            elif nh >= 2:
+                _max2(yv, x[n, i0, i1, i2], x[n, i0, i1 + dh, i2])
+            else:
+                _max2(yv, x[n, i0, i1, i2], x[n, i0 + dd, i1, i2])
+            k = 0
+            for kd in range(nd):
+                for kh in range(nh):
+                    for kw in range(nw):
+                        if k >= 2:
+                            _max_into(yv, x[n, i0 + kd * dd, i1 + kh * dh, i2 + kw * dw])
+                        k += 1
+
+
+@nb.njit(inline="always")
+def _argmax_into(yv, iv, xv, flat):
+    """yv, iv = xv, flat where xv beats yv (the earlier tap wins ties)."""
+    for i in range(yv.shape[0]):
+        v = xv[i]
+        if _better(v, yv[i]):
+            yv[i] = v
+            iv[i] = flat
+
+
+@nb.njit(**_OPTS)
+def argmax_cl(x, y, idx, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw):
+    """Max with the flat argmax (first maximum in row-major tap order), channels-last."""
     N, D, H, W, C = x.shape
     OD, OH, OW = y.shape[1], y.shape[2], y.shape[3]
     for job in prange(N * OD * OH):
@@ -243,6 +319,8 @@ def max_cl(x, y, idx, want_idx, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh
         od = (job // OH) % OD
         oh = job % OH
         for ow in range(OW):
+            yv = y[n, od, oh, ow]
+            iv = idx[n, od, oh, ow]
             first = True
             for kd in range(ld[od], hd[od]):
                 i0 = bd[od] + kd * dd
@@ -252,30 +330,16 @@ def max_cl(x, y, idx, want_idx, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh
                         i2 = bw[ow] + kw * dw
                         flat = (i0 * H + i1) * W + i2
                         if first:
-                            for c in range(C):
-                                y[n, od, oh, ow, c] = x[n, i0, i1, i2, c]
-                            if want_idx:
-                                for c in range(C):
-                                    idx[n, od, oh, ow, c] = flat
+                            _copy(yv, x[n, i0, i1, i2])
+                            for i in range(C):
+                                iv[i] = flat
                             first = False
-                        elif want_idx:
-                            for c in range(C):
-                                v = x[n, i0, i1, i2, c]
-                                b = y[n, od, oh, ow, c]
-                                if _better(v, b):
-                                    y[n, od, oh, ow, c] = v
-                                    idx[n, od, oh, ow, c] = flat
                         else:
-                            for c in range(C):
-                                v = x[n, i0, i1, i2, c]
-                                b = y[n, od, oh, ow, c]
-                                y[n, od, oh, ow, c] = v if _better(v, b) else b
+                            _argmax_into(yv, iv, x[n, i0, i1, i2], flat)
             if first:  # a window with no real cell (only possible with exotic dilation)
-                for c in range(C):
-                    y[n, od, oh, ow, c] = fill
-                if want_idx:
-                    for c in range(C):
-                        idx[n, od, oh, ow, c] = -1
+                for i in range(C):
+                    yv[i] = fill
+                    iv[i] = -1
 
 
 @nb.njit(inline="always")
@@ -330,24 +394,79 @@ def _zero(a):
         a[i] = 0.0
 
 
+@nb.njit(inline="always")
+def _accum2(acc, x0, x1, mode):
+    """acc = the running sum (from +0) of the terms of x0 and x1, in one pass: the mean
+    (mode 0) and L2 (mode 2) only."""
+    if mode == 0:
+        for i in range(acc.shape[0]):
+            acc[i] = (0.0 + _tof(x0[i])) + _tof(x1[i])
+    else:
+        for i in range(acc.shape[0]):
+            a = _tof(x0[i])
+            b = _tof(x1[i])
+            acc[i] = (0.0 + a * a) + b * b
+
+
+@nb.njit(inline="always")
+def _accum3(acc, x0, x1, x2):
+    """acc = ((0 + x0) + x1) + x2 (the mean's running sum of three taps in one pass)."""
+    for i in range(acc.shape[0]):
+        acc[i] = ((0.0 + _tof(x0[i])) + _tof(x1[i])) + _tof(x2[i])
+
+
+@nb.njit(inline="always")
+def _mean_flat(yf, t, step, k, div):
+    """yf[j] = (t[j] + t[j + step] (+ t[j + 2*step])) / div for k = 2 or 3 folded taps."""
+    if math.frexp(div)[0] == 0.5:  # a power of two: multiplying by 1/div is exact
+        r = 1.0 / div
+        if k == 2:
+            for j in range(yf.shape[0]):
+                _put(yf, j, (t[j] + t[j + step]) * r)
+        else:
+            for j in range(yf.shape[0]):
+                _put(yf, j, (t[j] + t[j + step] + t[j + 2 * step]) * r)
+    elif k == 2:
+        for j in range(yf.shape[0]):
+            _put(yf, j, (t[j] + t[j + step]) / div)
+    else:
+        for j in range(yf.shape[0]):
+            _put(yf, j, (t[j] + t[j + step] + t[j + 2 * step]) / div)
+
+
 @nb.njit(**_OPTS)
 def sum_cl(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, cd, ch, cw):
-    """Mean (divisor cd[od] * ch[oh] * cw[ow]) or Lp norm, channels-last, vectorised over C."""
+    """Mean (divisor cd[od] * ch[oh] * cw[ow]) or Lp norm, channels-last, vectorised over C:
+    each output's taps straight from the input, the first two in one pass."""
     N, D, H, W, C = x.shape
     OD, OH, OW = y.shape[1], y.shape[2], y.shape[3]
     for job in prange(N * OD * OH):
         n = job // (OD * OH)
         od = (job // OH) % OD
         oh = job % OH
+        nd = hd[od] - ld[od]
+        nh = hh[oh] - lh[oh]
+        i0 = bd[od] + ld[od] * dd
+        i1 = bh[oh] + lh[oh] * dh
         acc = np.empty(C, np.float64)
         for ow in range(OW):
-            _zero(acc)
-            for kd in range(ld[od], hd[od]):
-                i0 = bd[od] + kd * dd
-                for kh in range(lh[oh], hh[oh]):
-                    i1 = bh[oh] + kh * dh
-                    for kw in range(lw[ow], hw[ow]):
-                        _accum(acc, x[n, i0, i1, bw[ow] + kw * dw], mode, p)
+            nw = hw[ow] - lw[ow]
+            i2 = bw[ow] + lw[ow] * dw
+            k = 0
+            if (mode == 0 or mode == 2) and nd * nh * nw >= 2:
+                # the first two taps in row-major order, in one pass
+                j0, j1, j2 = (i0, i1, i2 + dw) if nw >= 2 else (
+                    (i0, i1 + dh, i2) if nh >= 2 else (i0 + dd, i1, i2))
+                _accum2(acc, x[n, i0, i1, i2], x[n, j0, j1, j2], mode)
+                k = 2
+            else:
+                _zero(acc)
+            for kd in range(nd):
+                for kh in range(nh):
+                    for kw in range(nw):
+                        if k <= 0:
+                            _accum(acc, x[n, i0 + kd * dd, i1 + kh * dh, i2 + kw * dw], mode, p)
+                        k -= 1
             _finish_row(y[n, od, oh, ow], acc, mode, p, cd[od] * ch[oh] * cw[ow])
 
 
@@ -407,6 +526,30 @@ def sum_bwd_cl(dy, dx, x, y, mode, p, fd, fh, fw, pd, od_, ph, oh_, pw, ow_):
 
 
 @nb.njit(**_OPTS)
+def mean_bwd_cl(dy, dx, fd, fh, fw, pd, od_, ph, oh_, pw, ow_):
+    """Mean backward, channels-last gather: each input row (n, i0, i1) adds, output row by
+    output row, the scaled gradients of the windows over each of its cells (vectorised over C).
+    Per cell, the terms arrive in ascending output order, as in ``sum_bwd_cl``; ``dx`` must
+    be zero-filled."""
+    N, D, H, W, C = dx.shape
+    for job in prange(N * D * H):
+        n = job // (D * H)
+        i0 = (job // H) % D
+        i1 = job % H
+        dxr = dx[n, i0, i1]
+        for a in range(pd[i0], pd[i0 + 1]):
+            o0 = od_[a]
+            for b in range(ph[i1], ph[i1 + 1]):
+                o1 = oh_[b]
+                f01 = fd[o0] * fh[o1]
+                dyr = dy[n, o0, o1]
+                for i2 in range(W):
+                    for e in range(pw[i2], pw[i2 + 1]):
+                        o2 = ow_[e]
+                        _add_scaled(dxr[i2], dyr[o2], f01 * fw[o2])
+
+
+@nb.njit(**_OPTS)
 def sum_bwd_cf(dy, dx, x, y, mode, p, fd, fh, fw, pd, od_, ph, oh_, pw, ow_):
     N, C, D, H, W = dx.shape
     for job in prange(N * C * D):
@@ -439,7 +582,7 @@ def sum_bwd_cf(dy, dx, x, y, mode, p, fd, fh, fw, pd, od_, ph, oh_, pw, ow_):
 # gives the same results as ``max_cf``; sums are accumulated in float64 in a different order.
 
 
-@nb.njit(inline="always")
+@nb.njit
 def _max_edge(yr, tmp, fill, bw, lw, hw, dw, start, stop):
     """Horizontal max for the outputs [start, stop) whose windows are clipped by the row ends."""
     for ow in range(start, stop):
@@ -453,7 +596,7 @@ def _max_edge(yr, tmp, fill, bw, lw, hw, dw, start, stop):
         yr[ow] = best
 
 
-@nb.njit(inline="always")
+@nb.njit
 def _sum_edge(acc, tmp, mode, bw, lw, hw, dw, start, stop):
     """Horizontal sum (max of |x| for mode 4) for the clipped outputs [start, stop)."""
     for ow in range(start, stop):
@@ -481,24 +624,6 @@ def _interior(bw, lw, hw, kw_full):
 
 
 @nb.njit(inline="always")
-def _vfold_max(tmp, xr):
-    """tmp = max(tmp, xr), NaN-propagating (the earlier row wins ties)."""
-    for w in range(tmp.shape[0]):
-        v = xr[w]
-        t = tmp[w]
-        tmp[w] = v if _better(v, t) else t
-
-
-@nb.njit(inline="always")
-def _vfold_max2(tmp, x0, x1):
-    """tmp = max(x0, x1): the first two rows of a window in one pass."""
-    for w in range(tmp.shape[0]):
-        v = x1[w]
-        t = x0[w]
-        tmp[w] = v if _better(v, t) else t
-
-
-@nb.njit(inline="always")
 def _hfused_max(yi, r, s, k):
     """yi[j] = max(r[s*j], ..., r[s*j + k - 1]) for k = 2 or 3 taps in one pass (a literal s)."""
     for j in range(yi.shape[0]):
@@ -511,7 +636,7 @@ def _hfused_max(yi, r, s, k):
         yi[j] = t
 
 
-@nb.njit(inline="always")
+@nb.njit
 def _hpass_max(yr, row, fill, bw, lw, hw, dw, kw_full, sw, a, b):
     """yr = the windows' maxima along one (folded) row: the interior [a, b) with a literal
     stride, the clipped ends tap by tap."""
@@ -589,14 +714,14 @@ def max_cf_rows(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw_f
                 continue
             # fold the window's rows in (d, h) order; the first two in one pass
             if nh >= 2:
-                _vfold_max2(tmp, x[n, c, i0, i1], x[n, c, i0, i1 + dh])
+                _max2(tmp, x[n, c, i0, i1], x[n, c, i0, i1 + dh])
             else:
-                _vfold_max2(tmp, x[n, c, i0, i1], x[n, c, i0 + dd, i1])
+                _max2(tmp, x[n, c, i0, i1], x[n, c, i0 + dd, i1])
             done = 2
             for kd in range(nd):
                 for kh in range(nh):
                     if kd * nh + kh >= done:
-                        _vfold_max(tmp, x[n, c, i0 + kd * dd, i1 + kh * dh])
+                        _max_into(tmp, x[n, c, i0 + kd * dd, i1 + kh * dh])
             _hpass_max(yr, tmp, fill, bw, lw, hw, dw, kw_full, sw, a, b)
 
 
@@ -614,28 +739,56 @@ def _combine(acc, t, mode):
 
 
 @nb.njit(**_OPTS)
-def sum_cl_rows(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, cd, ch, cw):
+def sum_cl_rows(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, cd, ch, cw,
+                kw_full, sw):
     """Channels-last mean/Lp for overlapping windows along W: the window's input rows are folded
-    into one (W, C) float64 row once, then each output sums its kw row cells."""
+    into one (W, C) float64 row once (two or three rows per pass), then each output sums its kw
+    row cells. For a mean with 2 or 3 taps at stride 1, the outputs whose windows lie inside the
+    row (one divisor) are one flat pass over (W, C)."""
     N, D, H, W, C = x.shape
     OD, OH, OW = y.shape[1], y.shape[2], y.shape[3]
+    a, b = _interior(bw, lw, hw, kw_full)
+    flat_ok = mode == 0 and sw == 1 and dw == 1 and (kw_full == 2 or kw_full == 3) and b > a
+    for ow in range(a, b):
+        flat_ok = flat_ok and cw[ow] == cw[a]
     for job in prange(N * OD * OH):
         n = job // (OD * OH)
         od = (job // OH) % OD
         oh = job % OH
         tmp = np.empty((W, C), np.float64)
         flat = tmp.reshape(W * C)
-        _zero(flat)
-        for kd in range(ld[od], hd[od]):
-            i0 = bd[od] + kd * dd
-            for kh in range(lh[oh], hh[oh]):
-                _accum(flat, x[n, i0, bh[oh] + kh * dh].reshape(W * C), mode, p)
+        nd = hd[od] - ld[od]
+        nh = hh[oh] - lh[oh]
+        i0 = bd[od] + ld[od] * dd
+        i1 = bh[oh] + lh[oh] * dh
+        k = 0
+        if mode == 0 and nh >= 3:
+            _accum3(flat, x[n, i0, i1].reshape(W * C), x[n, i0, i1 + dh].reshape(W * C),
+                    x[n, i0, i1 + 2 * dh].reshape(W * C))
+            k = 3
+        elif (mode == 0 or mode == 2) and nd * nh >= 2:
+            j0, j1 = (i0, i1 + dh) if nh >= 2 else (i0 + dd, i1)
+            _accum2(flat, x[n, i0, i1].reshape(W * C), x[n, j0, j1].reshape(W * C), mode)
+            k = 2
+        else:
+            _zero(flat)
+        for kd in range(nd):
+            for kh in range(nh):
+                if k <= 0:
+                    _accum(flat, x[n, i0 + kd * dd, i1 + kh * dh].reshape(W * C), mode, p)
+                k -= 1
+        f = cd[od] * ch[oh]
+        if flat_ok:
+            _mean_flat(y[n, od, oh].reshape(OW * C)[a * C:b * C], flat[bw[a] * C:], C, kw_full,
+                       f * cw[a])
         acc = np.empty(C, np.float64)
         for ow in range(OW):
+            if flat_ok and a <= ow < b:
+                continue
             _zero(acc)
             for kw in range(lw[ow], hw[ow]):
                 _combine(acc, tmp[bw[ow] + kw * dw], mode)
-            _finish_row(y[n, od, oh, ow], acc, mode, p, cd[od] * ch[oh] * cw[ow])
+            _finish_row(y[n, od, oh, ow], acc, mode, p, f * cw[ow])
 
 
 @nb.njit(inline="always")
@@ -697,7 +850,7 @@ def _hfold_argmax(rv, ri, t0, sw, base, first):
                 ri[j] = base + sw * j
 
 
-@nb.njit(inline="always")
+@nb.njit
 def _argmax_edge(rv, ri, xr, bw, lw, hw, dw, rowbase, start, stop):
     for ow in range(start, stop):
         k = lw[ow]
