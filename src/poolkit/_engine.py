@@ -230,16 +230,16 @@ def sum_backward(x: np.ndarray, y: np.ndarray, win: Windows, cl: bool, mode: int
     dt = grad_dtype(x.dtype)
     dxk = np.zeros(x.shape, np.float32 if dt == np.float16 else dt)  # the row kernel adds
     dyk = np.ascontiguousarray(dy, dxk.dtype)
-    if dxk.size:
+    if dxk.size and mode == MODE_MEAN:
         fd, fh, fw = _factors(win, divmode, override)
-        if mode == MODE_MEAN and not cl:
-            launch(K.mean_bwd_rows_cf, dxk.size, to5(dyk, cl), to5(dxk, cl), fd, fh, fw,
-                   *_geom(win))
-        elif mode == MODE_MEAN:
+        if cl:
             launch(K.mean_bwd_cl, dxk.size, to5(dyk, cl), to5(dxk, cl), fd, fh, fw,
                    *_inverse(win))
         else:
-            kern = K.sum_bwd_cl if cl else K.sum_bwd_cf
-            launch(kern, dxk.size, to5(dyk, cl), to5(dxk, cl), to5(kernel_input(x), cl),
-                   to5(kernel_input(y), cl), mode, float(p), fd, fh, fw, *_inverse(win))
+            launch(K.mean_bwd_rows_cf, dxk.size, to5(dyk, cl), to5(dxk, cl), fd, fh, fw,
+                   *_geom(win))
+    elif dxk.size:
+        kern = K.norm_bwd_cl if cl else K.norm_bwd_cf
+        launch(kern, dxk.size, to5(dyk, cl), to5(dxk, cl), to5(kernel_input(x), cl),
+               to5(kernel_input(y), cl), mode, float(p), *_inverse(win))
     return dxk.astype(dt, copy=False)

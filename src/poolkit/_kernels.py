@@ -235,6 +235,17 @@ if not _NOJIT:
 
 
 @nb.njit(inline="always")
+def _second_tap(i0, i1, i2, nh, nw, dd, dh, dw):
+    """Coordinates of the second real tap, in row-major order, of a window whose first real tap
+    is (i0, i1, i2) and which holds at least two (nh rows, nw taps per row)."""
+    if nw >= 2:
+        return i0, i1, i2 + dw
+    if nh >= 2:
+        return i0, i1 + dh, i2
+    return i0 + dd, i1, i2
+
+
+@nb.njit(inline="always")
 def _copy(dst, src):
     for i in range(dst.shape[0]):
         dst[i] = src[i]
@@ -284,19 +295,15 @@ def max_cl(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw):
             if taps == 1:
                 _copy(yv, x[n, i0, i1, i2])
                 continue
-            if nw >= 2:  # the first two taps in row-major order
-                _max2(yv, x[n, i0, i1, i2], x[n, i0, i1, i2 + dw])
-            elif nh >= 2:
-                _max2(yv, x[n, i0, i1, i2], x[n, i0, i1 + dh, i2])
-            else:
-                _max2(yv, x[n, i0, i1, i2], x[n, i0 + dd, i1, i2])
-            k = 0
+            j0, j1, j2 = _second_tap(i0, i1, i2, nh, nw, dd, dh, dw)
+            _max2(yv, x[n, i0, i1, i2], x[n, j0, j1, j2])  # the first two taps in one pass
+            t = 0
             for kd in range(nd):
                 for kh in range(nh):
                     for kw in range(nw):
-                        if k >= 2:
+                        if t >= 2:
                             _max_into(yv, x[n, i0 + kd * dd, i1 + kh * dh, i2 + kw * dw])
-                        k += 1
+                        t += 1
 
 
 @nb.njit(inline="always")
@@ -452,21 +459,20 @@ def sum_cl(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, cd, ch
         for ow in range(OW):
             nw = hw[ow] - lw[ow]
             i2 = bw[ow] + lw[ow] * dw
-            k = 0
+            k = 0  # taps already summed
             if (mode == 0 or mode == 2) and nd * nh * nw >= 2:
-                # the first two taps in row-major order, in one pass
-                j0, j1, j2 = (i0, i1, i2 + dw) if nw >= 2 else (
-                    (i0, i1 + dh, i2) if nh >= 2 else (i0 + dd, i1, i2))
-                _accum2(acc, x[n, i0, i1, i2], x[n, j0, j1, j2], mode)
+                j0, j1, j2 = _second_tap(i0, i1, i2, nh, nw, dd, dh, dw)
+                _accum2(acc, x[n, i0, i1, i2], x[n, j0, j1, j2], mode)  # two taps, one pass
                 k = 2
             else:
                 _zero(acc)
+            t = 0
             for kd in range(nd):
                 for kh in range(nh):
                     for kw in range(nw):
-                        if k <= 0:
+                        if t >= k:
                             _accum(acc, x[n, i0 + kd * dd, i1 + kh * dh, i2 + kw * dw], mode, p)
-                        k -= 1
+                        t += 1
             _finish_row(y[n, od, oh, ow], acc, mode, p, cd[od] * ch[oh] * cw[ow])
 
 
@@ -477,9 +483,8 @@ def sum_cl(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, cd, ch
 
 @nb.njit(inline="always")
 def _bterm(mode, g, xv, yv, p):
-    """Contribution of output gradient g to an input cell with value xv (output value yv)."""
-    if mode == 0:
-        return g
+    """Contribution of output gradient g to an input cell with value xv (output value yv) of an
+    Lp norm (modes 1-4; the mean has its own backward kernels)."""
     if mode == 3:  # L1: sign(x)
         if xv > 0:
             return g
@@ -498,7 +503,8 @@ def _bterm(mode, g, xv, yv, p):
 
 
 @nb.njit(**_OPTS)
-def sum_bwd_cl(dy, dx, x, y, mode, p, fd, fh, fw, pd, od_, ph, oh_, pw, ow_):
+def norm_bwd_cl(dy, dx, x, y, mode, p, pd, od_, ph, oh_, pw, ow_):
+    """Lp-norm backward, channels-last gather (each cell sums its windows' terms)."""
     N, D, H, W, C = dx.shape
     for job in prange(N * D * H):
         n = job // (D * H)
@@ -513,24 +519,17 @@ def sum_bwd_cl(dy, dx, x, y, mode, p, fd, fh, fw, pd, od_, ph, oh_, pw, ow_):
                     o1 = oh_[b]
                     for e in range(pw[i2], pw[i2 + 1]):
                         o2 = ow_[e]
-                        f = fd[o0] * fh[o1] * fw[o2]
-                        if mode == 0:
-                            for c in range(C):
-                                dx[n, i0, i1, i2, c] += dy[n, o0, o1, o2, c] * f
-                        else:
-                            for c in range(C):
-                                dx[n, i0, i1, i2, c] += _bterm(
-                                    mode, np.float64(dy[n, o0, o1, o2, c]),
-                                    _tof(x[n, i0, i1, i2, c]),
-                                    _tof(y[n, o0, o1, o2, c]), p)
+                        for c in range(C):
+                            dx[n, i0, i1, i2, c] += _bterm(
+                                mode, np.float64(dy[n, o0, o1, o2, c]),
+                                _tof(x[n, i0, i1, i2, c]), _tof(y[n, o0, o1, o2, c]), p)
 
 
 @nb.njit(**_OPTS)
 def mean_bwd_cl(dy, dx, fd, fh, fw, pd, od_, ph, oh_, pw, ow_):
     """Mean backward, channels-last gather: each input row (n, i0, i1) adds, output row by
     output row, the scaled gradients of the windows over each of its cells (vectorised over C).
-    Per cell, the terms arrive in ascending output order, as in ``sum_bwd_cl``; ``dx`` must
-    be zero-filled."""
+    Per cell, the terms arrive in ascending output order; ``dx`` must be zero-filled."""
     N, D, H, W, C = dx.shape
     for job in prange(N * D * H):
         n = job // (D * H)
@@ -550,7 +549,8 @@ def mean_bwd_cl(dy, dx, fd, fh, fw, pd, od_, ph, oh_, pw, ow_):
 
 
 @nb.njit(**_OPTS)
-def sum_bwd_cf(dy, dx, x, y, mode, p, fd, fh, fw, pd, od_, ph, oh_, pw, ow_):
+def norm_bwd_cf(dy, dx, x, y, mode, p, pd, od_, ph, oh_, pw, ow_):
+    """Lp-norm backward, channels-first gather (each cell sums its windows' terms)."""
     N, C, D, H, W = dx.shape
     for job in prange(N * C * D):
         n = job // (C * D)
@@ -565,12 +565,9 @@ def sum_bwd_cf(dy, dx, x, y, mode, p, fd, fh, fw, pd, od_, ph, oh_, pw, ow_):
                         o1 = oh_[b]
                         for e in range(pw[i2], pw[i2 + 1]):
                             o2 = ow_[e]
-                            g = np.float64(dy[n, c, o0, o1, o2])
-                            if mode == 0:
-                                acc += g * (fd[o0] * fh[o1] * fw[o2])
-                            else:
-                                acc += _bterm(mode, g, _tof(x[n, c, i0, i1, i2]),
-                                              _tof(y[n, c, o0, o1, o2]), p)
+                            acc += _bterm(mode, np.float64(dy[n, c, o0, o1, o2]),
+                                          _tof(x[n, c, i0, i1, i2]), _tof(y[n, c, o0, o1, o2]),
+                                          p)
                 dx[n, c, i0, i1, i2] = acc
 
 
@@ -713,15 +710,14 @@ def max_cf_rows(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw_f
                 _hpass_max(yr, x[n, c, i0, i1], fill, bw, lw, hw, dw, kw_full, sw, a, b)
                 continue
             # fold the window's rows in (d, h) order; the first two in one pass
-            if nh >= 2:
-                _max2(tmp, x[n, c, i0, i1], x[n, c, i0, i1 + dh])
-            else:
-                _max2(tmp, x[n, c, i0, i1], x[n, c, i0 + dd, i1])
-            done = 2
+            j0, j1, _ = _second_tap(i0, i1, 0, nh, 1, dd, dh, 0)
+            _max2(tmp, x[n, c, i0, i1], x[n, c, j0, j1])
+            t = 0
             for kd in range(nd):
                 for kh in range(nh):
-                    if kd * nh + kh >= done:
+                    if t >= 2:
                         _max_into(tmp, x[n, c, i0 + kd * dd, i1 + kh * dh])
+                    t += 1
             _hpass_max(yr, tmp, fill, bw, lw, hw, dw, kw_full, sw, a, b)
 
 
@@ -761,22 +757,23 @@ def sum_cl_rows(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, c
         nh = hh[oh] - lh[oh]
         i0 = bd[od] + ld[od] * dd
         i1 = bh[oh] + lh[oh] * dh
-        k = 0
+        k = 0  # rows already folded
         if mode == 0 and nh >= 3:
             _accum3(flat, x[n, i0, i1].reshape(W * C), x[n, i0, i1 + dh].reshape(W * C),
                     x[n, i0, i1 + 2 * dh].reshape(W * C))
             k = 3
         elif (mode == 0 or mode == 2) and nd * nh >= 2:
-            j0, j1 = (i0, i1 + dh) if nh >= 2 else (i0 + dd, i1)
+            j0, j1, _ = _second_tap(i0, i1, 0, nh, 1, dd, dh, 0)
             _accum2(flat, x[n, i0, i1].reshape(W * C), x[n, j0, j1].reshape(W * C), mode)
             k = 2
         else:
             _zero(flat)
+        t = 0
         for kd in range(nd):
             for kh in range(nh):
-                if k <= 0:
+                if t >= k:
                     _accum(flat, x[n, i0 + kd * dd, i1 + kh * dh].reshape(W * C), mode, p)
-                k -= 1
+                t += 1
         f = cd[od] * ch[oh]
         if flat_ok:
             _mean_flat(y[n, od, oh].reshape(OW * C)[a * C:b * C], flat[bw[a] * C:], C, kw_full,
