@@ -15,13 +15,14 @@ from poolkit import _kernels as K
 ALL_BITS = np.arange(1 << 16, dtype=np.uint16)
 ALL_HALF = ALL_BITS.view(np.float16)
 FINITE = ALL_HALF[np.isfinite(ALL_HALF)]
+MAGNITUDES = np.unique(np.abs(FINITE.astype(np.float64)))  # every finite |float16|, ascending
+MIDPOINTS = (MAGNITUDES[:-1] + MAGNITUDES[1:]) / 2  # halfway between neighbours: ties
 
 
 def _midpoints() -> np.ndarray:
     """float64 values on, just below and just above every rounding midpoint of float16 (both
     signs), plus the overflow threshold and the subnormal range edges."""
-    pos = np.unique(np.abs(FINITE.astype(np.float64)))
-    mid = (pos[:-1] + pos[1:]) / 2
+    mid = MIDPOINTS
     top = 65504.0 + 16.0  # halfway to the next (missing) binade: rounds to inf
     extra = np.array([top, np.nextafter(top, 0), 2.0 ** -25, 2.0 ** -26, 2.0 ** -24 * 1.5,
                       1e-300, 5e-324, 1e300, np.inf])
@@ -79,8 +80,7 @@ def test_identity_window_round_trips_every_float16():
 def test_means_round_once_at_every_midpoint(data_format):
     """Pairs of neighbouring float16 values average to exact rounding midpoints (ties to even);
     pairs one step further apart average to representable values."""
-    h = np.unique(np.abs(FINITE.astype(np.float64)))
-    h = np.concatenate([h, -h])
+    h = np.concatenate([MAGNITUDES, -MAGNITUDES])
     for gap in (1, 2, 3):
         a, b = h[:-gap], h[gap:]
         keep = np.sign(a) == np.sign(b)
@@ -118,8 +118,7 @@ def test_max_orders_signed_zero_and_nan_like_float16():
 def test_means_just_off_a_midpoint_round_to_the_nearer_side(data_format, side):
     """A quotient a hair (2**-40 relative) above or below a float16 midpoint must round away
     from the midpoint: rounding it to float32 first would land on the midpoint and tie."""
-    pos = np.unique(np.abs(FINITE.astype(np.float64)))
-    mid = ((pos[:-1] + pos[1:]) / 2)[::5]
+    mid = MIDPOINTS[::5]
     for m in np.array_split(mid, 8):
         for v in (1024.0, 0.5):
             target = m * (1 + side * 2.0 ** -40)
