@@ -325,25 +325,15 @@ hypothesis = pytest.importorskip("hypothesis")
 st = pytest.importorskip("hypothesis.strategies")
 from hypothesis import assume, given  # noqa: E402
 
+from .strategies import window_geometry  # noqa: E402
+
 
 @st.composite
 def windowed_case(draw: Any) -> tuple[str, np.ndarray, tuple, dict]:
     op = draw(st.sampled_from(["max_pool", "avg_pool", "lp_pool"]))
     rank = draw(st.integers(1, 3))
     spatial = tuple(draw(st.lists(st.integers(1, 7), min_size=rank, max_size=rank)))
-    k = tuple(draw(st.lists(st.integers(1, 4), min_size=rank, max_size=rank)))
-    s = tuple(draw(st.lists(st.integers(1, 3), min_size=rank, max_size=rank)))
-    d = tuple(draw(st.lists(st.integers(1, 2), min_size=rank, max_size=rank)))
-    ek = [(kk - 1) * dd + 1 for kk, dd in zip(k, d)]
-    form = draw(st.sampled_from(["valid", "same", "same_lower", "int", "tuple", "pairs"]))
-    if form in ("valid", "same", "same_lower"):
-        padding: Any = form
-    elif form == "int":
-        padding = draw(st.integers(0, min(ek) - 1))
-    elif form == "tuple":
-        padding = tuple(draw(st.integers(0, e - 1)) for e in ek)
-    else:
-        padding = tuple((draw(st.integers(0, e - 1)), draw(st.integers(0, e - 1))) for e in ek)
+    k, s, padding, d = draw(window_geometry(rank, max_k=4))
     ceil_mode = draw(st.booleans())
     data_format = draw(st.sampled_from(["channels_last", "channels_first"]))
     kwargs: dict = dict(strides=s, padding=padding, dilation=d, ceil_mode=ceil_mode,

@@ -28,6 +28,7 @@ import poolkit as pk
 
 from . import reference as ref
 from .registry import OPS, make_input, tolerance
+from .strategies import window_geometry
 
 FORMATS = ("channels_last", "channels_first")
 SPATIAL = {1: (7,), 2: (5, 4), 3: (3, 4, 3)}
@@ -641,19 +642,7 @@ def _geometry(draw):
     if op.startswith("adaptive"):
         args = (tuple(draw(st.lists(st.integers(1, 7), min_size=rank, max_size=rank))),)
     else:
-        k = tuple(draw(st.lists(st.integers(1, 3), min_size=rank, max_size=rank)))
-        s = tuple(draw(st.lists(st.integers(1, 3), min_size=rank, max_size=rank)))
-        d = tuple(draw(st.lists(st.integers(1, 2), min_size=rank, max_size=rank)))
-        eff = [(kk - 1) * dd + 1 for kk, dd in zip(k, d)]
-        form = draw(st.sampled_from(["valid", "same", "same_lower", "int", "sym", "pairs"]))
-        if form in ("valid", "same", "same_lower"):
-            pad: Any = form
-        elif form == "int":
-            pad = draw(st.integers(0, min(eff) - 1))
-        elif form == "sym":
-            pad = tuple(draw(st.integers(0, e - 1)) for e in eff)
-        else:
-            pad = tuple((draw(st.integers(0, e - 1)), draw(st.integers(0, e - 1))) for e in eff)
+        k, s, pad, d = draw(window_geometry(rank))
         args = (k, s, pad)
         kwargs.update(dilation=d, ceil_mode=draw(st.booleans()))
         if op == "avg_pool":
