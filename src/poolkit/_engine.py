@@ -4,6 +4,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from . import _buffers as B
 from . import _kernels as K
 from ._spec import Windows
 
@@ -76,8 +77,8 @@ def _row(win: Windows) -> tuple[int, int]:
 def max_reduce(x: np.ndarray, win: Windows, cl: bool, want_idx: bool):
     """Windowed maximum (and the per-plane flat argmax when ``want_idx``)."""
     shape = out_shape(x.shape, win, cl)
-    y = np.empty(shape, x.dtype)
-    idx = np.empty(shape if want_idx else (0,) * len(shape), np.int64)
+    y = B.empty(shape, x.dtype)
+    idx = B.empty(shape if want_idx else (0,) * len(shape), np.int64)
     xk = kernel_input(x)
     yk = kernel_input(y)
     if y.size:
@@ -103,7 +104,7 @@ def sum_reduce(x: np.ndarray, win: Windows, cl: bool, mode: int, p: float = 1.0,
                divmode: int = DIV_REAL, override: float = 1.0) -> np.ndarray:
     """Mean or Lp norm over each window, accumulated in float64."""
     shape = out_shape(x.shape, win, cl)
-    y = np.empty(shape, mean_dtype(x.dtype))
+    y = B.empty(shape, mean_dtype(x.dtype))
     xk = kernel_input(x)
     yk = kernel_input(y)  # float16 results are rounded once, from float64, in the kernel
     if y.size:
@@ -143,22 +144,28 @@ def global_reduce(x: np.ndarray, cl: bool, mode: int | None, p: float = 1.0):
 # backward
 
 
+def _taps(win: Windows, d: int) -> tuple[np.ndarray, np.ndarray]:
+    """(cells, outs): every real tap of dim ``d`` as its input cell and its output, in output
+    order (and tap order within an output)."""
+    lo, hi = win.klo[d].astype(np.int64), win.khi[d].astype(np.int64)
+    taps = hi - lo
+    outs = np.repeat(np.arange(win.out_shape[d], dtype=np.int64), taps)
+    first = np.repeat(np.cumsum(taps) - taps, taps)  # where each output's taps begin
+    k = np.arange(outs.size, dtype=np.int64) - first + np.repeat(lo, taps)
+    return np.asarray(win.base[d], np.int64)[outs] + k * win.dilation[d], outs
+
+
 def _inverse(win: Windows) -> list:
-    """Per dimension (padded to 3): CSR lists of the outputs whose window holds each input cell."""
+    """Per dimension (padded to 3): CSR lists of the outputs whose window holds each input cell
+    (ascending)."""
     out = []
-    miss = 3 - win.ndim
-    for _ in range(miss):
+    for _ in range(3 - win.ndim):
         out += [np.array([0, 1], np.int64), np.zeros(1, np.int64)]
     for d in range(win.ndim):
-        n, d_ = win.in_shape[d], win.dilation[d]
-        rows: list[list[int]] = [[] for _ in range(n)]
-        for o in range(win.out_shape[d]):
-            b = int(win.base[d][o])
-            for k in range(int(win.klo[d][o]), int(win.khi[d][o])):
-                rows[b + k * d_].append(o)
-        ptr = np.zeros(n + 1, np.int64)
-        ptr[1:] = np.cumsum([len(r) for r in rows])
-        lst = np.array([o for r in rows for o in r], np.int64)
+        cells, outs = _taps(win, d)
+        ptr = np.zeros(win.in_shape[d] + 1, np.int64)
+        ptr[1:] = np.cumsum(np.bincount(cells, minlength=win.in_shape[d]))
+        lst = outs[np.lexsort((outs, cells))]  # by input cell, then ascending output
         out += [ptr, lst if lst.size else np.zeros(1, np.int64)]
     return out
 
@@ -167,29 +174,30 @@ def grad_dtype(dtype: np.dtype) -> np.dtype:
     return dtype if dtype.kind == "f" else np.dtype(np.float64)
 
 
-def _disjoint(win: Windows) -> bool:
-    """True when no input cell lies in two windows (e.g. stride >= window, no dilation)."""
+def _tiling(win: Windows) -> tuple[bool, bool]:
+    """(disjoint, covering): no input cell lies in two windows (e.g. stride >= window, no
+    dilation), and every input cell lies in some window."""
+    disjoint = covering = True
     for d in range(win.ndim):
-        covered = np.zeros(win.in_shape[d], np.int64)
-        for o in range(win.out_shape[d]):
-            b = int(win.base[d][o])
-            taps = b + np.arange(int(win.klo[d][o]), int(win.khi[d][o])) * win.dilation[d]
-            covered[taps] += 1
-        if covered.max(initial=0) > 1:
-            return False
-    return True
+        covered = np.bincount(_taps(win, d)[0], minlength=win.in_shape[d])
+        disjoint &= bool(covered.max(initial=0) <= 1)
+        covering &= bool(covered.min(initial=1) >= 1)
+    return disjoint, covering
 
 
 def max_backward(x_shape: tuple, x_dtype: np.dtype, win: Windows, cl: bool, idx: np.ndarray,
                  dy: np.ndarray) -> np.ndarray:
     """Scatter each output's gradient to its argmax, one thread per plane (or channel block)."""
     dt = grad_dtype(x_dtype)
-    dxk = np.zeros(x_shape, np.float32 if dt == np.float16 else dt)
+    kdt = np.float32 if dt == np.float16 else dt
+    disjoint, covering = _tiling(win) if cl else (False, False)
+    # the scatters clear their part first; the tile kernel writes every cell of every window
+    dxk = (B.zeros if disjoint and not covering else B.empty)(x_shape, kdt)
     dyk = np.ascontiguousarray(dy, dxk.dtype)
     idx = np.ascontiguousarray(idx)
     if dxk.size and dyk.size:
         n = x_shape[0]
-        if cl and _disjoint(win):
+        if cl and disjoint:
             launch(K.max_bwd_tiles_cl, dxk.size, to5(dyk, cl), to5(idx, cl), to5(dxk, cl),
                    *_geom(win))
         elif cl:
@@ -205,6 +213,12 @@ def max_backward(x_shape: tuple, x_dtype: np.dtype, win: Windows, cl: bool, idx:
             launch(K.max_bwd_scatter_cf, dxk.size, dyk.reshape(planes, -1),
                    idx.reshape(planes, -1), dxk.reshape(planes, -1))
     return dxk.astype(dt, copy=False)
+
+
+def _rows_per_job(outer: int, h: int) -> int:
+    """Rows per parallel job: at most 16, and enough jobs to keep every thread busy."""
+    want = 8 * nb.get_num_threads()
+    return max(1, min(16, outer * h // want))
 
 
 def _counts(win: Windows, divmode: int, override: float) -> list:
@@ -228,13 +242,15 @@ def _factors(win: Windows, divmode: int, override: float) -> list:
 def sum_backward(x: np.ndarray, y: np.ndarray, win: Windows, cl: bool, mode: int, p: float,
                  divmode: int, override: float, dy: np.ndarray) -> np.ndarray:
     dt = grad_dtype(x.dtype)
-    dxk = np.zeros(x.shape, np.float32 if dt == np.float16 else dt)  # the row kernel adds
+    dxk = B.empty(x.shape, np.float32 if dt == np.float16 else dt)  # every kernel writes all
     dyk = np.ascontiguousarray(dy, dxk.dtype)
     if dxk.size and mode == MODE_MEAN:
         fd, fh, fw = _factors(win, divmode, override)
         if cl:
+            rows = _rows_per_job(dxk.shape[0] * (win.in_shape[0] if win.ndim == 3 else 1),
+                                 win.in_shape[-2] if win.ndim >= 2 else 1)
             launch(K.mean_bwd_cl, dxk.size, to5(dyk, cl), to5(dxk, cl), fd, fh, fw,
-                   *_inverse(win))
+                   *_inverse(win), rows)
         else:
             launch(K.mean_bwd_rows_cf, dxk.size, to5(dyk, cl), to5(dxk, cl), fd, fh, fw,
                    *_geom(win))

@@ -246,6 +246,38 @@ def _second_tap(i0, i1, i2, nh, nw, dd, dh, dw):
 
 
 @nb.njit(inline="always")
+def _advance(kd, kh, kw, nh, nw):
+    """The tap after (kd, kh, kw) in row-major order (nh rows of nw taps per window plane)."""
+    kw += 1
+    if kw == nw:
+        kw = 0
+        kh += 1
+        if kh == nh:
+            kh = 0
+            kd += 1
+    return kd, kh, kw
+
+
+@nb.njit(inline="always")
+def _taps4(x, n, i0, i1, i2, nh, nw, dd, dh, dw, taps):
+    """The rows over C of the first (up to four) real taps of a channels-last window, in
+    row-major order; the last one repeats when there are fewer than four."""
+    a = x[n, i0, i1, i2]
+    b = c = e = a
+    kd = kh = kw = 0
+    if taps >= 2:
+        kd, kh, kw = _advance(kd, kh, kw, nh, nw)
+        b = c = e = x[n, i0 + kd * dd, i1 + kh * dh, i2 + kw * dw]
+    if taps >= 3:
+        kd, kh, kw = _advance(kd, kh, kw, nh, nw)
+        c = e = x[n, i0 + kd * dd, i1 + kh * dh, i2 + kw * dw]
+    if taps >= 4:
+        kd, kh, kw = _advance(kd, kh, kw, nh, nw)
+        e = x[n, i0 + kd * dd, i1 + kh * dh, i2 + kw * dw]
+    return a, b, c, e
+
+
+@nb.njit(inline="always")
 def _copy(dst, src):
     for i in range(dst.shape[0]):
         dst[i] = src[i]
@@ -261,6 +293,19 @@ def _max_into(dst, src):
 
 
 @nb.njit(inline="always")
+def _max4(dst, x0, x1, x2, x3):
+    """dst = the running maximum of x0..x3 in that order (repeated taps do not change it)."""
+    for i in range(dst.shape[0]):
+        m = x0[i]
+        v = x1[i]
+        m = v if _better(v, m) else m
+        v = x2[i]
+        m = v if _better(v, m) else m
+        v = x3[i]
+        dst[i] = v if _better(v, m) else m
+
+
+@nb.njit(inline="always")
 def _max2(dst, x0, x1):
     """dst = max(x0, x1): the first two taps of a window in one pass."""
     for i in range(dst.shape[0]):
@@ -271,8 +316,8 @@ def _max2(dst, x0, x1):
 
 @nb.njit(**_OPTS)
 def max_cl(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw):
-    """Max without indices, channels-last: each output's taps folded over C (vectorised), the
-    first two in one pass."""
+    """Max without indices, channels-last: each output's taps folded over C (vectorised): a
+    window of up to four taps in one pass, else the first two in one pass and one per tap."""
     N, D, H, W, C = x.shape
     OD, OH, OW = y.shape[1], y.shape[2], y.shape[3]
     for job in prange(N * OD * OH):
@@ -294,6 +339,10 @@ def max_cl(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw):
                 continue
             if taps == 1:
                 _copy(yv, x[n, i0, i1, i2])
+                continue
+            if taps <= 4:  # small windows (2x2): every tap in one pass over C
+                xa, xb, xc, xe = _taps4(x, n, i0, i1, i2, nh, nw, dd, dh, dw, taps)
+                _max4(yv, xa, xb, xc, xe)
                 continue
             j0, j1, j2 = _second_tap(i0, i1, i2, nh, nw, dd, dh, dw)
             _max2(yv, x[n, i0, i1, i2], x[n, j0, j1, j2])  # the first two taps in one pass
@@ -402,6 +451,24 @@ def _zero(a):
 
 
 @nb.njit(inline="always")
+def _sum4(acc, x0, x1, x2, x3, k):
+    """acc = the mean's running sum, from +0, of the first k (1-4) of x0..x3 in that order, in
+    one pass over C."""
+    if k == 4:
+        for i in range(acc.shape[0]):
+            acc[i] = (((0.0 + _tof(x0[i])) + _tof(x1[i])) + _tof(x2[i])) + _tof(x3[i])
+    elif k == 3:
+        for i in range(acc.shape[0]):
+            acc[i] = ((0.0 + _tof(x0[i])) + _tof(x1[i])) + _tof(x2[i])
+    elif k == 2:
+        for i in range(acc.shape[0]):
+            acc[i] = (0.0 + _tof(x0[i])) + _tof(x1[i])
+    else:
+        for i in range(acc.shape[0]):
+            acc[i] = 0.0 + _tof(x0[i])
+
+
+@nb.njit(inline="always")
 def _accum2(acc, x0, x1, mode):
     """acc = the running sum (from +0) of the terms of x0 and x1, in one pass: the mean
     (mode 0) and L2 (mode 2) only."""
@@ -444,7 +511,8 @@ def _mean_flat(yf, t, step, k, div):
 @nb.njit(**_OPTS)
 def sum_cl(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, cd, ch, cw):
     """Mean (divisor cd[od] * ch[oh] * cw[ow]) or Lp norm, channels-last, vectorised over C:
-    each output's taps straight from the input, the first two in one pass."""
+    each output's taps straight from the input: a mean window of up to four taps in one pass
+    (in order, from +0), else the first two in one pass and one per tap."""
     N, D, H, W, C = x.shape
     OD, OH, OW = y.shape[1], y.shape[2], y.shape[3]
     for job in prange(N * OD * OH):
@@ -459,8 +527,14 @@ def sum_cl(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, cd, ch
         for ow in range(OW):
             nw = hw[ow] - lw[ow]
             i2 = bw[ow] + lw[ow] * dw
+            taps = nd * nh * nw
+            if mode == 0 and 1 <= taps <= 4:  # a small mean window (2x2): one pass over C
+                xa, xb, xc, xe = _taps4(x, n, i0, i1, i2, nh, nw, dd, dh, dw, taps)
+                _sum4(acc, xa, xb, xc, xe, taps)
+                _finish_row(y[n, od, oh, ow], acc, mode, p, cd[od] * ch[oh] * cw[ow])
+                continue
             k = 0  # taps already summed
-            if (mode == 0 or mode == 2) and nd * nh * nw >= 2:
+            if (mode == 0 or mode == 2) and taps >= 2:
                 j0, j1, j2 = _second_tap(i0, i1, i2, nh, nw, dd, dh, dw)
                 _accum2(acc, x[n, i0, i1, i2], x[n, j0, j1, j2], mode)  # two taps, one pass
                 k = 2
@@ -526,26 +600,95 @@ def norm_bwd_cl(dy, dx, x, y, mode, p, pd, od_, ph, oh_, pw, ow_):
 
 
 @nb.njit(**_OPTS)
-def mean_bwd_cl(dy, dx, fd, fh, fw, pd, od_, ph, oh_, pw, ow_):
-    """Mean backward, channels-last gather: each input row (n, i0, i1) adds, output row by
-    output row, the scaled gradients of the windows over each of its cells (vectorised over C).
-    Per cell, the terms arrive in ascending output order; ``dx`` must be zero-filled."""
+def mean_bwd_cl(dy, dx, fd, fh, fw, pd, od_, ph, oh_, pw, ow_, rows):
+    """Mean backward, channels-last gather, separable (the factor of output (o0, o1, o2) is
+    fd[o0] * fh[o1] * fw[o2]): for each input row (n, i0, i1), a vertical pass sums the scaled
+    output rows whose windows hold it into one float64 row ``v`` over (OW, C) (up to three rows
+    in one pass); a horizontal pass then writes each cell once: the sum of the ``fw``-scaled
+    ``v`` cells of its windows, in ascending output order, rounded once. Every cell of ``dx`` is
+    written; ``rows`` input rows per job."""
     N, D, H, W, C = dx.shape
-    for job in prange(N * D * H):
-        n = job // (D * H)
-        i0 = (job // H) % D
-        i1 = job % H
-        dxr = dx[n, i0, i1]
-        for a in range(pd[i0], pd[i0 + 1]):
-            o0 = od_[a]
-            for b in range(ph[i1], ph[i1 + 1]):
-                o1 = oh_[b]
-                f01 = fd[o0] * fh[o1]
-                dyr = dy[n, o0, o1]
-                for i2 in range(W):
-                    for e in range(pw[i2], pw[i2 + 1]):
-                        o2 = ow_[e]
-                        _add_scaled(dxr[i2], dyr[o2], f01 * fw[o2])
+    OW = dy.shape[3]
+    M = OW * C
+    nblk = (H + rows - 1) // rows
+    for job in prange(N * D * nblk):
+        n = job // (D * nblk)
+        i0 = (job // nblk) % D
+        r0 = (job % nblk) * rows
+        v = np.empty((OW, C), np.float64)
+        vf = v.reshape(M)
+        for i1 in range(r0, min(H, r0 + rows)):
+            k = 0
+            f0 = f1 = f2 = 0.0
+            s0 = s1 = s2 = dy[n, 0, 0].reshape(M)
+            for a in range(pd[i0], pd[i0 + 1]):
+                o0 = od_[a]
+                for b in range(ph[i1], ph[i1 + 1]):
+                    o1 = oh_[b]
+                    f = fd[o0] * fh[o1]
+                    src = dy[n, o0, o1].reshape(M)
+                    if k == 0:
+                        s0 = src
+                        f0 = f
+                    elif k == 1:
+                        s1 = src
+                        f1 = f
+                    elif k == 2:
+                        s2 = src
+                        f2 = f
+                    else:
+                        if k == 3:
+                            _vsum(vf, s0, f0, s1, f1, s2, f2, 3)
+                        _add_scaled(vf, src, f)
+                    k += 1
+            if k < 4:
+                _vsum(vf, s0, f0, s1, f1, s2, f2, k)
+            dxr = dx[n, i0, i1]
+            for i2 in range(W):  # (explicit loops: slices per cell cost ~30% here)
+                e0 = pw[i2]
+                k = pw[i2 + 1] - e0
+                if k == 0:
+                    for c in range(C):
+                        dxr[i2, c] = 0.0
+                elif k == 1:
+                    o2 = ow_[e0]
+                    f0 = fw[o2]
+                    for c in range(C):
+                        dxr[i2, c] = v[o2, c] * f0
+                elif k == 2:
+                    o2, o3 = ow_[e0], ow_[e0 + 1]
+                    f0, f1 = fw[o2], fw[o3]
+                    for c in range(C):
+                        dxr[i2, c] = v[o2, c] * f0 + v[o3, c] * f1
+                elif k == 3:
+                    o2, o3, o4 = ow_[e0], ow_[e0 + 1], ow_[e0 + 2]
+                    f0, f1, f2 = fw[o2], fw[o3], fw[o4]
+                    for c in range(C):
+                        dxr[i2, c] = (v[o2, c] * f0 + v[o3, c] * f1) + v[o4, c] * f2
+                else:
+                    for c in range(C):
+                        acc = 0.0
+                        for e in range(e0, e0 + k):
+                            o2 = ow_[e]
+                            acc += v[o2, c] * fw[o2]
+                        dxr[i2, c] = acc
+
+
+@nb.njit(inline="always")
+def _vsum(dst, a, fa, b, fb, c, fc, k):
+    """dst = the first k (0-3) of a * fa, b * fb, c * fc, summed in that order."""
+    if k == 0:
+        for i in range(dst.shape[0]):
+            dst[i] = 0.0
+    elif k == 1:
+        for i in range(dst.shape[0]):
+            dst[i] = a[i] * fa
+    elif k == 2:
+        for i in range(dst.shape[0]):
+            dst[i] = a[i] * fa + b[i] * fb
+    else:
+        for i in range(dst.shape[0]):
+            dst[i] = (a[i] * fa + b[i] * fb) + c[i] * fc
 
 
 @nb.njit(**_OPTS)
@@ -954,9 +1097,10 @@ def sum_cf_rows(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, c
 
 @nb.njit(**_OPTS)
 def max_bwd_scatter_cf(dy, idx, dx):
-    """dy, idx: (planes, outputs); dx: (planes, inputs), zero-filled by the caller."""
+    """dy, idx: (planes, outputs); dx: (planes, inputs), cleared here plane by plane."""
     P, O = dy.shape
     for p in prange(P):
+        _zero(dx[p])
         for o in range(O):
             i = idx[p, o]
             if i >= 0:
@@ -965,13 +1109,15 @@ def max_bwd_scatter_cf(dy, idx, dx):
 
 @nb.njit(**_OPTS)
 def max_bwd_scatter_cl(dy, idx, dx, block):
-    """dy, idx: (N, outputs, C); dx: (N, inputs, C), zero-filled; channel blocks in parallel."""
+    """dy, idx: (N, outputs, C); dx: (N, inputs, C), cleared here; channel blocks in parallel."""
     N, O, C = dy.shape
     nb_ = (C + block - 1) // block
     for job in prange(N * nb_):
         n = job // nb_
         c0 = (job % nb_) * block
         c1 = min(C, c0 + block)
+        for i in range(dx.shape[1]):
+            _zero(dx[n, i, c0:c1])
         for o in range(O):
             for c in range(c0, c1):
                 i = idx[n, o, c]
@@ -982,12 +1128,16 @@ def max_bwd_scatter_cl(dy, idx, dx, block):
 @nb.njit(**_OPTS)
 def mean_bwd_rows_cf(dy, dx, fd, fh, fw, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw):
     """Mean backward, channels-first, one thread per plane: each output row is spread along W
-    into a row buffer once, which is then added to every input row of its windows."""
+    into a row buffer once, which is then added to every input row of its windows (the plane
+    is cleared first)."""
     N, C, D, H, W = dx.shape
     OD, OH, OW = dy.shape[2], dy.shape[3], dy.shape[4]
     for job in prange(N * C):
         n = job // C
         c = job % C
+        for i0 in range(D):
+            for i1 in range(H):
+                _zero(dx[n, c, i0, i1])
         row = np.empty(W, np.float64)
         for od in range(OD):
             for oh in range(OH):
