@@ -4,8 +4,10 @@
     Peak extra resident memory of one warmed-up call per row: the kernel's
     high-water mark is reset (``/proc/self/clear_refs``), one call runs with its
     result kept alive, and the growth of ``VmHWM`` over the ``VmRSS`` before the
-    call is reported (output included). Run with glibc's mmap threshold pinned
-    low (see ``harness.MALLOC_ENV``) so freed blocks leave the resident set.
+    call is reported (output included). poolkit runs with its buffer cache off,
+    so that reusing freed results does not hide what a call needs. Run with
+    glibc's mmap threshold pinned low (see ``harness.MALLOC_ENV``) so freed
+    blocks leave the resident set.
 
 ``python -m benchmarks.probe latency --row ID [--quick]``
     Seconds to import poolkit, then to run the row's first call (compilation or
@@ -49,6 +51,12 @@ def memory(peer_name: str, row_ids: list[str], quick: bool) -> dict:
     rows = {r.id: r for r in ROWS}
     peer = PEERS[peer_name]
     peer.setup()
+    if peer_name == "poolkit":
+        # measure what a call needs, not what the buffer cache already holds: with the cache on,
+        # a warmed-up call reuses the previous call's blocks and grows RSS by ~0
+        import poolkit
+
+        poolkit.set_buffer_cache(0)
     result: dict[str, object] = {}
     if not _reset_peak():
         return {"error": "cannot reset the peak RSS (/proc/self/clear_refs)"}

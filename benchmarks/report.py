@@ -107,7 +107,9 @@ def markdown(data: dict) -> str:
                   "Peak extra memory: growth of the resident set during one warmed-up call, output included,"
                   " in MB (fresh process per peer, `python -m benchmarks.probe memory`). Not shown for"
                   " TensorFlow: its CPU allocator keeps freed buffers, so a warmed-up call grows RSS by ~0"
-                  " whatever it uses. First call: poolkit's"
+                  " whatever it uses. poolkit is measured with its buffer cache off (`poolkit.set_buffer_cache(0)`);"
+                  " in the timed runs it is on, and keeps freed results of 16 MiB or more (at most 256 MiB)"
+                  " for the next call. First call: poolkit's"
                   " first call in a fresh process (after `import poolkit`), with an empty Numba cache (cold)"
                   " and again with the cache the cold run left (warm cache), in ms.", ""]
         head = ["row", "output MB"]
