@@ -78,6 +78,7 @@ BACKWARD = [
     ("max_pool", (2, 3), "channels_last"),              # tiles: cells outside every window
     ("max_pool", (3, 2, 1), "channels_last"),           # scatter, channels-last
     ("max_pool", (3, 2, 1), "channels_first"),          # scatter, channels-first
+    ("avg_pool", (2, 2, "same"), "channels_last"),      # tiles (a clipped last window)
     ("avg_pool", (3, 1, "same"), "channels_last"),      # separable gather
     ("avg_pool", (2, 3), "channels_last"),              # cells outside every window
     ("avg_pool", (3, 2, 1), "channels_first"),          # row kernel

@@ -246,7 +246,10 @@ def sum_backward(x: np.ndarray, y: np.ndarray, win: Windows, cl: bool, mode: int
     dyk = np.ascontiguousarray(dy, dxk.dtype)
     if dxk.size and mode == MODE_MEAN:
         fd, fh, fw = _factors(win, divmode, override)
-        if cl:
+        if cl and _tiling(win) == (True, True):
+            launch(K.mean_bwd_tiles_cl, dxk.size, to5(dyk, cl), to5(dxk, cl), fd, fh, fw,
+                   *_geom(win))
+        elif cl:
             rows = _rows_per_job(dxk.shape[0] * (win.in_shape[0] if win.ndim == 3 else 1),
                                  win.in_shape[-2] if win.ndim >= 2 else 1)
             launch(K.mean_bwd_cl, dxk.size, to5(dyk, cl), to5(dxk, cl), fd, fh, fw,

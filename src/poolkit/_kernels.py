@@ -1245,3 +1245,31 @@ def max_bwd_tiles_cl(dy, idx, dx, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw
                     for kw in range(lw[ow], hw[ow]):
                         i2 = bw[ow] + kw * dw
                         _pick(dx[n, i0, i1, i2], g, ix, (i0 * H + i1) * W + i2)
+
+
+@nb.njit(inline="always")
+def _scaled_tap(dst, g, f):
+    for c in range(dst.shape[0]):
+        dst[c] = g[c] * f
+
+
+@nb.njit(**_OPTS)
+def mean_bwd_tiles_cl(dy, dx, fd, fh, fw, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw):
+    """Mean backward, channels-last, for windows that tile the input (none overlap, every cell
+    in one): each cell of a window is written once, its output's gradient times
+    1/divisor = fd * fh * fw (one product, rounded once), vectorised over C."""
+    N, D, H, W, C = dx.shape
+    OD, OH, OW = dy.shape[1], dy.shape[2], dy.shape[3]
+    for job in prange(N * OD * OH):
+        n = job // (OD * OH)
+        od = (job // OH) % OD
+        oh = job % OH
+        for ow in range(OW):
+            g = dy[n, od, oh, ow]
+            f = fd[od] * fh[oh] * fw[ow]
+            for kd in range(ld[od], hd[od]):
+                i0 = bd[od] + kd * dd
+                for kh in range(lh[oh], hh[oh]):
+                    i1 = bh[oh] + kh * dh
+                    for kw in range(lw[ow], hw[ow]):
+                        _scaled_tap(dx[n, i0, i1, bw[ow] + kw * dw], g, f)
