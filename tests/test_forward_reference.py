@@ -375,3 +375,42 @@ def test_hypothesis_adaptive(rank: int, data: Any, op: str) -> None:
     run_and_compare(op, x, out)
     if op == "adaptive_max_pool":
         run_and_compare(op, x, out, return_indices=True)
+
+
+# --------------------------------------------------------------------------------------------
+# channels-first rows with a stride above 2: windows are reduced at every position along W
+# (stride 1, vectorised), then every stride-th is kept; with ties, NaN and +-0 the argmax must
+# still be the first maximum in tap order
+# --------------------------------------------------------------------------------------------
+def _tricky_row_input(rank: int) -> np.ndarray:
+    x = make_input((2, 2, *((5,) * (rank - 1)), 17), "float32", 3)
+    x = np.round(x * 2) / 2                     # many ties
+    flat = x.reshape(-1)
+    flat[::7] = -0.0
+    flat[3::11] = 0.0
+    flat[5::23] = np.nan
+    return x
+
+
+@pytest.mark.parametrize("rank", [1, 2])
+@pytest.mark.parametrize("k", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("s", [3, 4])
+@pytest.mark.parametrize("padding", ["valid", "same", 1])
+@pytest.mark.parametrize("op", ["max_pool", "max_pool_idx", "avg_pool", "lp_pool"])
+def test_channels_first_wide_strides(op: str, rank: int, k: int, s: int, padding: Any) -> None:
+    if padding == 1 and k == 1:
+        pytest.skip("padding must be smaller than the window")
+    x = _tricky_row_input(rank)
+    kw = dict(strides=s, padding=padding, data_format="channels_first")
+    if op == "max_pool_idx":
+        got = pk.max_pool(x, k, return_indices=True, **kw)
+        want = ref.max_pool(x, k, return_indices=True, **kw)
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_array_equal(np.signbit(got[0]), np.signbit(want[0]))
+        np.testing.assert_array_equal(got[1], want[1])
+        return
+    args = (2, k) if op == "lp_pool" else (k,)
+    got = run_and_compare(op, x, *args, **kw)
+    if op == "max_pool" and rank == 1:  # one row: a zero maximum's sign is the first one's
+        # (with several rows, which of several equal +-0 maxima is kept is not specified)
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(ref.max_pool(x, k, **kw)))

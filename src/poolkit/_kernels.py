@@ -777,9 +777,9 @@ def _hfused_max(yi, r, s, k):
 
 
 @nb.njit
-def _hpass_max(yr, row, fill, bw, lw, hw, dw, kw_full, sw, a, b):
+def _hpass_max(yr, row, buf, fill, bw, lw, hw, dw, kw_full, sw, a, b):
     """yr = the windows' maxima along one (folded) row: the interior [a, b) with a literal
-    stride, the clipped ends tap by tap."""
+    stride, the clipped ends tap by tap. ``buf``: scratch of the row's length."""
     OW = yr.shape[0]
     if b > a:
         # interior: taps 0..kw_full-1 all real; slices starting at 0 let the compiler prove
@@ -789,11 +789,29 @@ def _hpass_max(yr, row, fill, bw, lw, hw, dw, kw_full, sw, a, b):
                 _hfused_max(yr[a:b], row[bw[a]:], 1, kw_full)
             else:
                 _hfused_max(yr[a:b], row[bw[a]:], 2, kw_full)
+        elif dw == 1 and sw > 2:
+            # a larger stride does not vectorise: take the window maximum at every position
+            # (stride 1, vectorised), then every sw-th of them
+            m = bw[b - 1] - bw[a] + 1
+            if kw_full == 1:
+                bm = row[bw[a]:bw[a] + m]
+            elif kw_full == 2 or kw_full == 3:
+                bm = buf[:m]
+                _hfused_max(bm, row[bw[a]:], 1, kw_full)
+            else:
+                bm = buf[:m]
+                for kw in range(kw_full):
+                    _hfold_max(bm, row[bw[a] + kw:], 1, kw == 0)
+            yi = yr[a:b]
+            for j in range(b - a):
+                yi[j] = bm[sw * j]
         else:
             for kw in range(kw_full):
                 _hfold_max(yr[a:b], row[bw[a] + kw * dw:], sw, kw == 0)
-        _max_edge(yr, row, fill, bw, lw, hw, dw, 0, a)
-        _max_edge(yr, row, fill, bw, lw, hw, dw, b, OW)
+        if a > 0:  # (a call passes its arrays' references: skip it when there is no edge)
+            _max_edge(yr, row, fill, bw, lw, hw, dw, 0, a)
+        if b < OW:
+            _max_edge(yr, row, fill, bw, lw, hw, dw, b, OW)
     else:
         _max_edge(yr, row, fill, bw, lw, hw, dw, 0, OW)
 
@@ -839,6 +857,7 @@ def max_cf_rows(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw_f
         c = (job // OD) % C
         od = job % OD
         tmp = np.empty(W, x.dtype)
+        buf = np.empty(W, x.dtype)
         nd = hd[od] - ld[od]
         for oh in range(OH):
             yr = y[n, c, od, oh]
@@ -850,18 +869,19 @@ def max_cf_rows(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw_f
             i0 = bd[od] + ld[od] * dd
             i1 = bh[oh] + lh[oh] * dh
             if nd * nh == 1:  # one input row (1-D pooling, or a window one row tall)
-                _hpass_max(yr, x[n, c, i0, i1], fill, bw, lw, hw, dw, kw_full, sw, a, b)
-                continue
-            # fold the window's rows in (d, h) order; the first two in one pass
-            j0, j1, _ = _second_tap(i0, i1, 0, nh, 1, dd, dh, 0)
-            _max2(tmp, x[n, c, i0, i1], x[n, c, j0, j1])
-            t = 0
-            for kd in range(nd):
-                for kh in range(nh):
-                    if t >= 2:
-                        _max_into(tmp, x[n, c, i0 + kd * dd, i1 + kh * dh])
-                    t += 1
-            _hpass_max(yr, tmp, fill, bw, lw, hw, dw, kw_full, sw, a, b)
+                row = x[n, c, i0, i1]
+            else:
+                # fold the window's rows in (d, h) order; the first two in one pass
+                j0, j1, _ = _second_tap(i0, i1, 0, nh, 1, dd, dh, 0)
+                _max2(tmp, x[n, c, i0, i1], x[n, c, j0, j1])
+                t = 0
+                for kd in range(nd):
+                    for kh in range(nh):
+                        if t >= 2:
+                            _max_into(tmp, x[n, c, i0 + kd * dd, i1 + kh * dh])
+                        t += 1
+                row = tmp
+            _hpass_max(yr, row, buf, fill, bw, lw, hw, dw, kw_full, sw, a, b)
 
 
 @nb.njit(inline="always")
@@ -1019,6 +1039,8 @@ def argmax_cf_rows(x, y, idx, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw
         od = job % OD
         rv = np.empty(OW, x.dtype)
         ri = np.empty(OW, np.int64)
+        bv = np.empty(W, x.dtype)
+        bi = np.empty(W, np.int64)
         for oh in range(OH):
             yr = y[n, c, od, oh]
             ir = idx[n, c, od, oh]
@@ -1031,12 +1053,25 @@ def argmax_cf_rows(x, y, idx, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw
                     rowbase = (i0 * H + i1) * W
                     tv = yr if first else rv
                     ti = ir if first else ri
-                    if b > a:
+                    if b > a and dw == 1 and sw > 2:
+                        # a larger stride does not vectorise: the argmax at every position
+                        # (stride 1, vectorised; the same tap order), then every sw-th
+                        m = bw[b - 1] - bw[a] + 1
+                        for kw in range(kw_full):
+                            _hfold_argmax(bv[:m], bi[:m], xr[bw[a] + kw:], 1,
+                                          rowbase + bw[a] + kw, kw == 0)
+                        for j in range(b - a):
+                            tv[a + j] = bv[sw * j]
+                            ti[a + j] = bi[sw * j]
+                    elif b > a:
                         for kw in range(kw_full):
                             _hfold_argmax(tv[a:b], ti[a:b], xr[bw[a] + kw * dw:], sw,
                                           rowbase + bw[a] + kw * dw, kw == 0)
-                        _argmax_edge(tv, ti, xr, bw, lw, hw, dw, rowbase, 0, a)
-                        _argmax_edge(tv, ti, xr, bw, lw, hw, dw, rowbase, b, OW)
+                    if b > a:
+                        if a > 0:  # (skip the call when there is no edge)
+                            _argmax_edge(tv, ti, xr, bw, lw, hw, dw, rowbase, 0, a)
+                        if b < OW:
+                            _argmax_edge(tv, ti, xr, bw, lw, hw, dw, rowbase, b, OW)
                     else:
                         _argmax_edge(tv, ti, xr, bw, lw, hw, dw, rowbase, 0, OW)
                     if not first:
@@ -1061,6 +1096,7 @@ def sum_cf_rows(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, c
         od = job % OD
         tmp = np.empty(W, np.float64)
         acc = np.empty(OW, np.float64)
+        buf = np.empty(W, np.float64)
         for oh in range(OH):
             yr = y[n, c, od, oh]
             _zero(tmp)
@@ -1074,12 +1110,25 @@ def sum_cf_rows(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, c
                         _hfused_sum(acc[a:b], tmp[bw[a]:], 1, kw_full)
                     else:
                         _hfused_sum(acc[a:b], tmp[bw[a]:], 2, kw_full)
+                elif dw == 1 and sw > 2:
+                    # a larger stride does not vectorise: sum the window at every position
+                    # (stride 1, vectorised; the same order), then take every sw-th
+                    m = bw[b - 1] - bw[a] + 1
+                    bm = buf[:m]
+                    _zero(bm)
+                    for kw in range(kw_full):
+                        _hfold_sum(bm, tmp[bw[a] + kw:], 1, mode)
+                    ai = acc[a:b]
+                    for j in range(b - a):
+                        ai[j] = bm[sw * j]
                 else:
                     _zero(acc)
                     for kw in range(kw_full):
                         _hfold_sum(acc[a:b], tmp[bw[a] + kw * dw:], sw, mode)
-                _sum_edge(acc, tmp, mode, bw, lw, hw, dw, 0, a)
-                _sum_edge(acc, tmp, mode, bw, lw, hw, dw, b, OW)
+                if a > 0:  # (a call passes its arrays' references: skip it when there is no edge)
+                    _sum_edge(acc, tmp, mode, bw, lw, hw, dw, 0, a)
+                if b < OW:
+                    _sum_edge(acc, tmp, mode, bw, lw, hw, dw, b, OW)
             else:
                 _sum_edge(acc, tmp, mode, bw, lw, hw, dw, 0, OW)
             if mode == 0:
