@@ -122,3 +122,23 @@ def test_environment_limit(raw, ok):
     else:
         assert run.returncode != 0
         assert "POOLKIT_BUFFER_CACHE_MB" in run.stderr and repr(raw) in run.stderr
+
+
+def test_threads_never_share_a_live_block(small_cache):
+    from concurrent.futures import ThreadPoolExecutor
+
+    xs = [np.full((2, 8, 8, 3), float(i), np.float32) for i in range(4)]
+
+    def work(i):
+        held = []
+        for _ in range(50):
+            y = pk.max_pool(xs[i], 2, 2)
+            held.append(y)
+            if len(held) > 3:
+                held.pop(0)             # dropped results go back to the cache meanwhile
+            if not all((h == i).all() for h in held):
+                return False
+        return True
+
+    with ThreadPoolExecutor(4) as ex:
+        assert all(ex.map(work, range(4)))
