@@ -414,3 +414,18 @@ def test_channels_first_wide_strides(op: str, rank: int, k: int, s: int, padding
     if op == "max_pool" and rank == 1:  # one row: a zero maximum's sign is the first one's
         # (with several rows, which of several equal +-0 maxima is kept is not specified)
         np.testing.assert_array_equal(np.signbit(got), np.signbit(ref.max_pool(x, k, **kw)))
+
+
+@pytest.mark.parametrize("shape,k,s,pad,fmt", [
+    ((1, 1, 6), 2, 2, "valid", "channels_first"),       # one row, read straight from the input
+    ((1, 1, 7), 3, 2, 1, "channels_first"),             # ... with clipped edge windows
+    ((1, 1, 4, 6), 2, 2, "valid", "channels_first"),    # rows folded first
+    ((1, 6, 1), 2, 2, "valid", "channels_last"),
+])
+@pytest.mark.parametrize("dtype", ["float32", "float16"])
+def test_mean_of_negative_zeros_is_positive_zero(shape, k, s, pad, fmt, dtype):
+    # sums start at +0 (as in the frameworks), so a window of -0 averages to +0
+    x = np.full(shape, -0.0, dtype)
+    y = pk.avg_pool(x, k, s, pad, data_format=fmt)
+    assert y.size and not np.signbit(y).any()
+    np.testing.assert_array_equal(y, ref.avg_pool(x, k, s, pad, data_format=fmt))

@@ -738,11 +738,12 @@ def _max_edge(yr, tmp, fill, bw, lw, hw, dw, start, stop):
 
 @nb.njit
 def _sum_edge(acc, tmp, mode, bw, lw, hw, dw, start, stop):
-    """Horizontal sum (max of |x| for mode 4) for the clipped outputs [start, stop)."""
+    """Horizontal sum (max of |x| for mode 4) for the clipped outputs [start, stop) of a folded
+    float64 row (or, for the mean, of an input row)."""
     for ow in range(start, stop):
         s = 0.0
         for kw in range(lw[ow], hw[ow]):
-            v = tmp[bw[ow] + kw * dw]
+            v = _tof(tmp[bw[ow] + kw * dw])
             if mode == 4:
                 s = v if (v > s or v != v) else s
             else:
@@ -972,12 +973,17 @@ def _hfold_sum(ai, t0, sw, mode):
 
 
 @nb.njit(inline="always")
-def _hfused_sum(ai, t, s, k):
-    """ai[j] = t[s*j] + ... + t[s*j + k - 1] for k = 2 or 3 taps in one pass (a literal s)."""
+def _hfused_sum(ai, t, s, k, raw):
+    """ai[j] = t[s*j] + ... + t[s*j + k - 1] for k = 2 or 3 taps in one pass (a literal s).
+    ``t`` is a folded float64 row (whose cells are already sums from +0), or with ``raw`` an
+    input row, whose taps are then summed from +0 (a literal flag: no cost when False)."""
     for j in range(ai.shape[0]):
-        v = t[s * j] + t[s * j + 1]
+        if raw:
+            v = (0.0 + _tof(t[s * j])) + _tof(t[s * j + 1])
+        else:
+            v = t[s * j] + t[s * j + 1]
         if k == 3:
-            v += t[s * j + 2]
+            v += _tof(t[s * j + 2])
         ai[j] = v
 
 
@@ -1090,6 +1096,9 @@ def sum_cf_rows(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, c
     N, C, D, H, W = x.shape
     OD, OH, OW = y.shape[2], y.shape[3], y.shape[4]
     a, b = _interior(bw, lw, hw, kw_full)
+    # (not for float16 bits: widening them at a stride does not vectorise, a row copy does)
+    direct = mode == 0 and b > a and dw == 1 and (kw_full == 2 or kw_full == 3) and \
+        sw <= 2 and x.itemsize != 2
     for job in prange(N * C * OD):
         n = job // (C * OD)
         c = (job // OD) % C
@@ -1099,6 +1108,22 @@ def sum_cf_rows(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, c
         buf = np.empty(W, np.float64)
         for oh in range(OH):
             yr = y[n, c, od, oh]
+            if direct and (hd[od] - ld[od]) * (hh[oh] - lh[oh]) == 1:
+                # a mean over one input row with a short window: straight from the input row
+                # (no float64 copy of the row), in the same order
+                row = x[n, c, bd[od] + ld[od] * dd, bh[oh] + lh[oh] * dh]
+                if sw == 1:
+                    _hfused_sum(acc[a:b], row[bw[a]:], 1, kw_full, True)
+                else:
+                    _hfused_sum(acc[a:b], row[bw[a]:], 2, kw_full, True)
+                if a > 0:
+                    _sum_edge(acc, row, mode, bw, lw, hw, dw, 0, a)
+                if b < OW:
+                    _sum_edge(acc, row, mode, bw, lw, hw, dw, b, OW)
+                f = cd[od] * ch[oh]
+                for ow in range(OW):
+                    _put(yr, ow, acc[ow] / (f * cw[ow]))
+                continue
             _zero(tmp)
             for kd in range(ld[od], hd[od]):
                 i0 = bd[od] + kd * dd
@@ -1107,9 +1132,9 @@ def sum_cf_rows(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, c
             if b > a:
                 if mode != 4 and dw == 1 and (kw_full == 2 or kw_full == 3) and sw <= 2:
                     if sw == 1:  # the common small windows: all taps in one pass
-                        _hfused_sum(acc[a:b], tmp[bw[a]:], 1, kw_full)
+                        _hfused_sum(acc[a:b], tmp[bw[a]:], 1, kw_full, False)
                     else:
-                        _hfused_sum(acc[a:b], tmp[bw[a]:], 2, kw_full)
+                        _hfused_sum(acc[a:b], tmp[bw[a]:], 2, kw_full, False)
                 elif dw == 1 and sw > 2:
                     # a larger stride does not vectorise: sum the window at every position
                     # (stride 1, vectorised; the same order), then take every sw-th
