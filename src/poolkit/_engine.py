@@ -250,10 +250,9 @@ def sum_backward(x: np.ndarray, y: np.ndarray, win: Windows, cl: bool, mode: int
             launch(K.mean_bwd_tiles_cl, dxk.size, to5(dyk, cl), to5(dxk, cl), fd, fh, fw,
                    *_geom(win))
         elif cl:
-            rows = _rows_per_job(dxk.shape[0] * (win.in_shape[0] if win.ndim == 3 else 1),
-                                 win.in_shape[-2] if win.ndim >= 2 else 1)
+            n, d, h = to5(dxk, cl).shape[:3]
             launch(K.mean_bwd_cl, dxk.size, to5(dyk, cl), to5(dxk, cl), fd, fh, fw,
-                   *_inverse(win), rows)
+                   *_inverse(win), _rows_per_job(n * d, h))
         else:
             launch(K.mean_bwd_rows_cf, dxk.size, to5(dyk, cl), to5(dxk, cl), fd, fh, fw,
                    *_geom(win))

@@ -246,6 +246,17 @@ def _second_tap(i0, i1, i2, nh, nw, dd, dh, dw):
 
 
 @nb.njit(inline="always")
+def _window_rows(job, OD, OH, bd, ld, hd, bh, lh, hh, dd, dh):
+    """A channels-last job's output row (n, od, oh), and the real input rows of its windows:
+    nd x nh of them, the first at (i0, i1)."""
+    n = job // (OD * OH)
+    od = (job // OH) % OD
+    oh = job % OH
+    return (n, od, oh, hd[od] - ld[od], hh[oh] - lh[oh], bd[od] + ld[od] * dd,
+            bh[oh] + lh[oh] * dh)
+
+
+@nb.njit(inline="always")
 def _advance(kd, kh, kw, nh, nw):
     """The tap after (kd, kh, kw) in row-major order (nh rows of nw taps per window plane)."""
     kw += 1
@@ -321,13 +332,7 @@ def max_cl(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw):
     N, D, H, W, C = x.shape
     OD, OH, OW = y.shape[1], y.shape[2], y.shape[3]
     for job in prange(N * OD * OH):
-        n = job // (OD * OH)
-        od = (job // OH) % OD
-        oh = job % OH
-        nd = hd[od] - ld[od]
-        nh = hh[oh] - lh[oh]
-        i0 = bd[od] + ld[od] * dd
-        i1 = bh[oh] + lh[oh] * dh
+        n, od, oh, nd, nh, i0, i1 = _window_rows(job, OD, OH, bd, ld, hd, bh, lh, hh, dd, dh)
         for ow in range(OW):
             yv = y[n, od, oh, ow]
             nw = hw[ow] - lw[ow]
@@ -336,9 +341,6 @@ def max_cl(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw):
             if taps == 0:  # a window with no real cell (only possible with exotic dilation)
                 for i in range(C):
                     yv[i] = fill
-                continue
-            if taps == 1:
-                _copy(yv, x[n, i0, i1, i2])
                 continue
             if taps <= 4:  # small windows (2x2): every tap in one pass over C
                 xa, xb, xc, xe = _taps4(x, n, i0, i1, i2, nh, nw, dd, dh, dw, taps)
@@ -516,13 +518,7 @@ def sum_cl(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, cd, ch
     N, D, H, W, C = x.shape
     OD, OH, OW = y.shape[1], y.shape[2], y.shape[3]
     for job in prange(N * OD * OH):
-        n = job // (OD * OH)
-        od = (job // OH) % OD
-        oh = job % OH
-        nd = hd[od] - ld[od]
-        nh = hh[oh] - lh[oh]
-        i0 = bd[od] + ld[od] * dd
-        i1 = bh[oh] + lh[oh] * dh
+        n, od, oh, nd, nh, i0, i1 = _window_rows(job, OD, OH, bd, ld, hd, bh, lh, hh, dd, dh)
         acc = np.empty(C, np.float64)
         for ow in range(OW):
             nw = hw[ow] - lw[ow]
@@ -752,8 +748,28 @@ def _sum_edge(acc, tmp, mode, bw, lw, hw, dw, start, stop):
 
 
 @nb.njit(inline="always")
+def _max_edges(yr, row, fill, bw, lw, hw, dw, a, b):
+    """_max_edge for the clipped outputs of a row, those outside its interior [a, b) (with no
+    interior, a = b = OW): called only where there are some, as a call passes its arrays'
+    references."""
+    if a > 0:
+        _max_edge(yr, row, fill, bw, lw, hw, dw, 0, a)
+    if b < yr.shape[0]:
+        _max_edge(yr, row, fill, bw, lw, hw, dw, b, yr.shape[0])
+
+
+@nb.njit(inline="always")
+def _sum_edges(acc, row, mode, bw, lw, hw, dw, a, b):
+    """_sum_edge for the clipped outputs outside the interior [a, b), as _max_edges."""
+    if a > 0:
+        _sum_edge(acc, row, mode, bw, lw, hw, dw, 0, a)
+    if b < acc.shape[0]:
+        _sum_edge(acc, row, mode, bw, lw, hw, dw, b, acc.shape[0])
+
+
+@nb.njit(inline="always")
 def _interior(bw, lw, hw, kw_full):
-    """[a, b): the outputs whose window taps all lie inside the row."""
+    """[a, b): the outputs whose window taps all lie inside the row (a = b = OW if none)."""
     OW = bw.shape[0]
     a = 0
     while a < OW and (lw[a] != 0 or hw[a] != kw_full):
@@ -781,7 +797,6 @@ def _hfused_max(yi, r, s, k):
 def _hpass_max(yr, row, buf, fill, bw, lw, hw, dw, kw_full, sw, a, b):
     """yr = the windows' maxima along one (folded) row: the interior [a, b) with a literal
     stride, the clipped ends tap by tap. ``buf``: scratch of the row's length."""
-    OW = yr.shape[0]
     if b > a:
         # interior: taps 0..kw_full-1 all real; slices starting at 0 let the compiler prove
         # indices non-negative (no wrap-around checks)
@@ -809,12 +824,7 @@ def _hpass_max(yr, row, buf, fill, bw, lw, hw, dw, kw_full, sw, a, b):
         else:
             for kw in range(kw_full):
                 _hfold_max(yr[a:b], row[bw[a] + kw * dw:], sw, kw == 0)
-        if a > 0:  # (a call passes its arrays' references: skip it when there is no edge)
-            _max_edge(yr, row, fill, bw, lw, hw, dw, 0, a)
-        if b < OW:
-            _max_edge(yr, row, fill, bw, lw, hw, dw, b, OW)
-    else:
-        _max_edge(yr, row, fill, bw, lw, hw, dw, 0, OW)
+    _max_edges(yr, row, fill, bw, lw, hw, dw, a, b)
 
 
 @nb.njit(inline="always")
@@ -912,15 +922,9 @@ def sum_cl_rows(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, c
     for ow in range(a, b):
         flat_ok = flat_ok and cw[ow] == cw[a]
     for job in prange(N * OD * OH):
-        n = job // (OD * OH)
-        od = (job // OH) % OD
-        oh = job % OH
+        n, od, oh, nd, nh, i0, i1 = _window_rows(job, OD, OH, bd, ld, hd, bh, lh, hh, dd, dh)
         tmp = np.empty((W, C), np.float64)
         flat = tmp.reshape(W * C)
-        nd = hd[od] - ld[od]
-        nh = hh[oh] - lh[oh]
-        i0 = bd[od] + ld[od] * dd
-        i1 = bh[oh] + lh[oh] * dh
         k = 0  # rows already folded
         if mode == 0 and nh >= 3:
             _accum3(flat, x[n, i0, i1].reshape(W * C), x[n, i0, i1 + dh].reshape(W * C),
@@ -1031,6 +1035,15 @@ def _argmax_edge(rv, ri, xr, bw, lw, hw, dw, rowbase, start, stop):
         ri[ow] = rowbase + bi
 
 
+@nb.njit(inline="always")
+def _argmax_edges(rv, ri, xr, bw, lw, hw, dw, rowbase, a, b):
+    """_argmax_edge for the clipped outputs outside the interior [a, b), as _max_edges."""
+    if a > 0:
+        _argmax_edge(rv, ri, xr, bw, lw, hw, dw, rowbase, 0, a)
+    if b < rv.shape[0]:
+        _argmax_edge(rv, ri, xr, bw, lw, hw, dw, rowbase, b, rv.shape[0])
+
+
 @nb.njit(**_OPTS)
 def argmax_cf_rows(x, y, idx, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw_full, sw):
     """Max with argmax, channels-first: each input row of a window is reduced along W first
@@ -1073,13 +1086,7 @@ def argmax_cf_rows(x, y, idx, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw
                         for kw in range(kw_full):
                             _hfold_argmax(tv[a:b], ti[a:b], xr[bw[a] + kw * dw:], sw,
                                           rowbase + bw[a] + kw * dw, kw == 0)
-                    if b > a:
-                        if a > 0:  # (skip the call when there is no edge)
-                            _argmax_edge(tv, ti, xr, bw, lw, hw, dw, rowbase, 0, a)
-                        if b < OW:
-                            _argmax_edge(tv, ti, xr, bw, lw, hw, dw, rowbase, b, OW)
-                    else:
-                        _argmax_edge(tv, ti, xr, bw, lw, hw, dw, rowbase, 0, OW)
+                    _argmax_edges(tv, ti, xr, bw, lw, hw, dw, rowbase, a, b)
                     if not first:
                         for ow in range(OW):
                             v = rv[ow]
@@ -1116,46 +1123,35 @@ def sum_cf_rows(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, c
                     _hfused_sum(acc[a:b], row[bw[a]:], 1, kw_full, True)
                 else:
                     _hfused_sum(acc[a:b], row[bw[a]:], 2, kw_full, True)
-                if a > 0:
-                    _sum_edge(acc, row, mode, bw, lw, hw, dw, 0, a)
-                if b < OW:
-                    _sum_edge(acc, row, mode, bw, lw, hw, dw, b, OW)
-                f = cd[od] * ch[oh]
-                for ow in range(OW):
-                    _put(yr, ow, acc[ow] / (f * cw[ow]))
-                continue
-            _zero(tmp)
-            for kd in range(ld[od], hd[od]):
-                i0 = bd[od] + kd * dd
-                for kh in range(lh[oh], hh[oh]):
-                    _accum(tmp, x[n, c, i0, bh[oh] + kh * dh], mode, p)
-            if b > a:
-                if mode != 4 and dw == 1 and (kw_full == 2 or kw_full == 3) and sw <= 2:
-                    if sw == 1:  # the common small windows: all taps in one pass
-                        _hfused_sum(acc[a:b], tmp[bw[a]:], 1, kw_full, False)
-                    else:
-                        _hfused_sum(acc[a:b], tmp[bw[a]:], 2, kw_full, False)
-                elif dw == 1 and sw > 2:
-                    # a larger stride does not vectorise: sum the window at every position
-                    # (stride 1, vectorised; the same order), then take every sw-th
-                    m = bw[b - 1] - bw[a] + 1
-                    bm = buf[:m]
-                    _zero(bm)
-                    for kw in range(kw_full):
-                        _hfold_sum(bm, tmp[bw[a] + kw:], 1, mode)
-                    ai = acc[a:b]
-                    for j in range(b - a):
-                        ai[j] = bm[sw * j]
-                else:
-                    _zero(acc)
-                    for kw in range(kw_full):
-                        _hfold_sum(acc[a:b], tmp[bw[a] + kw * dw:], sw, mode)
-                if a > 0:  # (a call passes its arrays' references: skip it when there is no edge)
-                    _sum_edge(acc, tmp, mode, bw, lw, hw, dw, 0, a)
-                if b < OW:
-                    _sum_edge(acc, tmp, mode, bw, lw, hw, dw, b, OW)
+                _sum_edges(acc, row, mode, bw, lw, hw, dw, a, b)
             else:
-                _sum_edge(acc, tmp, mode, bw, lw, hw, dw, 0, OW)
+                _zero(tmp)
+                for kd in range(ld[od], hd[od]):
+                    i0 = bd[od] + kd * dd
+                    for kh in range(lh[oh], hh[oh]):
+                        _accum(tmp, x[n, c, i0, bh[oh] + kh * dh], mode, p)
+                if b > a:
+                    if mode != 4 and dw == 1 and (kw_full == 2 or kw_full == 3) and sw <= 2:
+                        if sw == 1:  # the common small windows: all taps in one pass
+                            _hfused_sum(acc[a:b], tmp[bw[a]:], 1, kw_full, False)
+                        else:
+                            _hfused_sum(acc[a:b], tmp[bw[a]:], 2, kw_full, False)
+                    elif dw == 1 and sw > 2:
+                        # a larger stride does not vectorise: sum the window at every position
+                        # (stride 1, vectorised; the same order), then take every sw-th
+                        m = bw[b - 1] - bw[a] + 1
+                        bm = buf[:m]
+                        _zero(bm)
+                        for kw in range(kw_full):
+                            _hfold_sum(bm, tmp[bw[a] + kw:], 1, mode)
+                        ai = acc[a:b]
+                        for j in range(b - a):
+                            ai[j] = bm[sw * j]
+                    else:
+                        _zero(acc)
+                        for kw in range(kw_full):
+                            _hfold_sum(acc[a:b], tmp[bw[a] + kw * dw:], sw, mode)
+                _sum_edges(acc, tmp, mode, bw, lw, hw, dw, a, b)
             if mode == 0:
                 f = cd[od] * ch[oh]
                 for ow in range(OW):
