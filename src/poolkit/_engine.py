@@ -197,9 +197,9 @@ def max_backward(x_shape: tuple, x_dtype: np.dtype, win: Windows, cl: bool, idx:
     idx = np.ascontiguousarray(idx)
     if dxk.size and dyk.size:
         n = x_shape[0]
-        if cl and disjoint:
-            launch(K.max_bwd_tiles_cl, dxk.size, to5(dyk, cl), to5(idx, cl), to5(dxk, cl),
-                   *_geom(win))
+        if cl and disjoint:  # (the divisor factors are unused by the max)
+            launch(K.bwd_tiles_cl, dxk.size, to5(dyk, cl), to5(idx, cl), to5(dxk, cl),
+                   *_factors(win, DIV_OVERRIDE, 1.0), *_geom(win), True)
         elif cl:
             c = x_shape[-1]
             # whole channel rows per job keep the scatter cache-friendly; split the channels
@@ -239,6 +239,9 @@ def _factors(win: Windows, divmode: int, override: float) -> list:
         return [1.0 / c for c in _counts(win, divmode, override)]
 
 
+_NO_INDICES = np.zeros((1,) * 5, np.int64)  # the mean's stand-in for the max's indices
+
+
 def sum_backward(x: np.ndarray, y: np.ndarray, win: Windows, cl: bool, mode: int, p: float,
                  divmode: int, override: float, dy: np.ndarray) -> np.ndarray:
     dt = grad_dtype(x.dtype)
@@ -247,8 +250,8 @@ def sum_backward(x: np.ndarray, y: np.ndarray, win: Windows, cl: bool, mode: int
     if dxk.size and mode == MODE_MEAN:
         fd, fh, fw = _factors(win, divmode, override)
         if cl and _tiling(win) == (True, True):
-            launch(K.mean_bwd_tiles_cl, dxk.size, to5(dyk, cl), to5(dxk, cl), fd, fh, fw,
-                   *_geom(win))
+            launch(K.bwd_tiles_cl, dxk.size, to5(dyk, cl), _NO_INDICES, to5(dxk, cl), fd, fh,
+                   fw, *_geom(win), False)
         elif cl:
             n, d, h = to5(dxk, cl).shape[:3]
             launch(K.mean_bwd_cl, dxk.size, to5(dyk, cl), to5(dxk, cl), fd, fh, fw,

@@ -1294,29 +1294,6 @@ def _pick(dst, g, ix, flat):
         dst[c] = g[c] if ix[c] == flat else 0.0
 
 
-@nb.njit(**_OPTS)
-def max_bwd_tiles_cl(dy, idx, dx, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw):
-    """Max backward, channels-last, for windows that never overlap: every input cell of a window
-    is written exactly once (its output's gradient where it won, else 0), vectorised over C.
-    Cells outside every window keep the caller's zeros."""
-    N, D, H, W, C = dx.shape
-    OD, OH, OW = dy.shape[1], dy.shape[2], dy.shape[3]
-    for job in prange(N * OD * OH):
-        n = job // (OD * OH)
-        od = (job // OH) % OD
-        oh = job % OH
-        for ow in range(OW):
-            g = dy[n, od, oh, ow]
-            ix = idx[n, od, oh, ow]
-            for kd in range(ld[od], hd[od]):
-                i0 = bd[od] + kd * dd
-                for kh in range(lh[oh], hh[oh]):
-                    i1 = bh[oh] + kh * dh
-                    for kw in range(lw[ow], hw[ow]):
-                        i2 = bw[ow] + kw * dw
-                        _pick(dx[n, i0, i1, i2], g, ix, (i0 * H + i1) * W + i2)
-
-
 @nb.njit(inline="always")
 def _scaled_tap(dst, g, f):
     for c in range(dst.shape[0]):
@@ -1324,10 +1301,13 @@ def _scaled_tap(dst, g, f):
 
 
 @nb.njit(**_OPTS)
-def mean_bwd_tiles_cl(dy, dx, fd, fh, fw, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw):
-    """Mean backward, channels-last, for windows that tile the input (none overlap, every cell
-    in one): each cell of a window is written once, its output's gradient times
-    1/divisor = fd * fh * fw (one product, rounded once), vectorised over C."""
+def bwd_tiles_cl(dy, idx, dx, fd, fh, fw, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw,
+                 is_max):
+    """Max or mean backward, channels-last, for windows that never overlap: every input cell
+    of a window is written exactly once, vectorised over C. Max (``is_max``): its output's
+    gradient where it won (``idx``), else 0. Mean: the gradient times 1/divisor =
+    fd * fh * fw (one product, rounded once; ``idx`` is unused). Cells outside every window
+    keep the caller's zeros."""
     N, D, H, W, C = dx.shape
     OD, OH, OW = dy.shape[1], dy.shape[2], dy.shape[3]
     for job in prange(N * OD * OH):
@@ -1336,10 +1316,15 @@ def mean_bwd_tiles_cl(dy, dx, fd, fh, fw, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd
         oh = job % OH
         for ow in range(OW):
             g = dy[n, od, oh, ow]
+            ix = idx[n, od, oh, ow] if is_max else idx[0, 0, 0, 0]
             f = fd[od] * fh[oh] * fw[ow]
             for kd in range(ld[od], hd[od]):
                 i0 = bd[od] + kd * dd
                 for kh in range(lh[oh], hh[oh]):
                     i1 = bh[oh] + kh * dh
                     for kw in range(lw[ow], hw[ow]):
-                        _scaled_tap(dx[n, i0, i1, bw[ow] + kw * dw], g, f)
+                        i2 = bw[ow] + kw * dw
+                        if is_max:
+                            _pick(dx[n, i0, i1, i2], g, ix, (i0 * H + i1) * W + i2)
+                        else:
+                            _scaled_tap(dx[n, i0, i1, i2], g, f)
