@@ -130,13 +130,14 @@ def global_reduce(x: np.ndarray, cl: bool, mode: int | None, p: float = 1.0):
         return None
     n, c = x.shape[:2]
     planes = kernel_input(x).reshape(n * c, -1)
+    chunks = min(n * c, nb.get_num_threads())  # one run of planes per thread
     if mode is None:
         y = np.empty((n, c), x.dtype)
-        launch(K.global_max_planes, x.size, planes, kernel_input(y).reshape(-1))
+        launch(K.global_max_planes, x.size, planes, kernel_input(y).reshape(-1), chunks)
         return y
     y = np.empty((n, c), mean_dtype(x.dtype))
     launch(K.global_sum_planes, x.size, planes, kernel_input(y).reshape(-1), mode, float(p),
-           float(planes.shape[1]))
+           float(planes.shape[1]), chunks)
     return y
 
 

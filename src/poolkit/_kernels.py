@@ -115,6 +115,13 @@ def _put(a, i, v):  # the Python version (NUMBA_DISABLE_JIT)
         a[i] = v
 
 
+def _scratch(n, dtype):  # the Python version (NUMBA_DISABLE_JIT)
+    """Scratch of a small compile-time size n (a literal), on the stack when compiled: the
+    compiler then knows that it aliases no array argument and can keep it in registers (a heap
+    array's loads and stores stay in the loop)."""
+    return np.empty(n, dtype)
+
+
 def _hardware_half() -> bool:
     """True when LLVM lowers half conversions to instructions (not to library calls) here."""
     if os.environ.get("NUMBA_CPU_NAME") or os.environ.get("NUMBA_CPU_FEATURES"):
@@ -136,6 +143,7 @@ HARDWARE_HALF = not _NOJIT and _hardware_half()
 
 if not _NOJIT:
     from llvmlite import ir as _ir
+    from numba.core import cgutils
     from numba.extending import intrinsic
 
     _hkey_nb = nb.njit(inline="always")(_hkey)
@@ -232,6 +240,28 @@ if not _NOJIT:
     @overload(_put)
     def _put_ol(a, i, v):
         return _put_half if _is_half(a.dtype) else _put_num
+
+    @intrinsic
+    def _stack_ptr(typingctx, n, dtype):
+        """A pointer to n uninitialised values of `dtype` in the calling function's stack
+        frame (allocated once, in its entry block)."""
+        if not (isinstance(n, types.IntegerLiteral) and isinstance(dtype, (types.DType,
+                                                                            types.NumberClass))):
+            return None
+        count = n.literal_value
+
+        def codegen(context, builder, sig, args):
+            ty = context.get_value_type(dtype.dtype)
+            return cgutils.alloca_once(builder, ty, size=count)
+
+        return types.CPointer(dtype.dtype)(n, dtype), codegen
+
+    @overload(_scratch)
+    def _scratch_ol(n, dtype):
+        def impl(n, dtype):
+            return nb.carray(_stack_ptr(n, dtype), (n,))
+
+        return impl
 
 
 @nb.njit(inline="always")
@@ -1239,53 +1269,64 @@ def _add_scaled(dst, src, f):
 _LANES = 128
 
 
+@nb.njit(inline="always")
+def _plane_range(c, chunks, P):
+    """The planes [lo, hi) of chunk c of `chunks` (scratch is allocated once per chunk, not once
+    per plane: an allocation costs as much as reducing a few thousand values)."""
+    return c * P // chunks, (c + 1) * P // chunks
+
+
 @nb.njit(**_OPTS)
-def global_max_planes(x, y):
+def global_max_planes(x, y, chunks):
     """y[p] = max of x[p, :] (NaN-propagating); x: (planes, size >= 1)."""
     P, S = x.shape
     full = S - S % _LANES
-    for i in prange(P):
-        xr = x[i]
-        best = xr[0]
-        if full:
-            lanes = xr[:_LANES].copy()
-            for s0 in range(_LANES, full, _LANES):
-                blk = xr[s0:]
-                for j in range(_LANES):
-                    v = blk[j]
-                    t = lanes[j]
-                    lanes[j] = v if _better(v, t) else t
-            best = lanes[0]
-            for j in range(1, _LANES):
-                v = lanes[j]
+    for c in prange(chunks):
+        lo, hi = _plane_range(c, chunks, P)
+        lanes = _scratch(_LANES, x.dtype)
+        for i in range(lo, hi):
+            xr = x[i]
+            best = xr[0]
+            if full:
+                _copy(lanes, xr[:_LANES])
+                for s0 in range(_LANES, full, _LANES):
+                    _max_into(lanes, xr[s0:s0 + _LANES])
+                best = lanes[0]
+                for j in range(1, _LANES):
+                    v = lanes[j]
+                    best = v if _better(v, best) else best
+            for s in range(full, S):
+                v = xr[s]
                 best = v if _better(v, best) else best
-        for s in range(full, S):
-            v = xr[s]
-            best = v if _better(v, best) else best
-        y[i] = best
+            y[i] = best
 
 
 @nb.njit(**_OPTS)
-def global_sum_planes(x, y, mode, p, div):
+def global_sum_planes(x, y, mode, p, div, chunks):
     """y[p] = mean (sum / div) or Lp norm of x[p, :], accumulated in float64 lanes."""
     P, S = x.shape
     full = S - S % _LANES
-    for i in prange(P):
-        xr = x[i]
-        lanes = np.zeros(_LANES, np.float64)
-        for s0 in range(0, full, _LANES):
-            _accum(lanes, xr[s0:s0 + _LANES], mode, p)
-        tail = np.zeros(1, np.float64)
-        for s in range(full, S):
-            _accum(tail, xr[s:s + 1], mode, p)
-        acc = tail[0]
-        for j in range(_LANES):
-            v = lanes[j]
-            if mode == 4:
-                acc = v if (v > acc or v != v) else acc
-            else:
-                acc += v
-        _finish_row(y[i:i + 1], np.array([acc]), mode, p, div)
+    for c in prange(chunks):
+        lo, hi = _plane_range(c, chunks, P)
+        lanes = _scratch(_LANES, np.float64)
+        tail = _scratch(1, np.float64)
+        for i in range(lo, hi):
+            xr = x[i]
+            _zero(lanes)
+            for s0 in range(0, full, _LANES):
+                _accum(lanes, xr[s0:s0 + _LANES], mode, p)
+            _zero(tail)
+            for s in range(full, S):
+                _accum(tail, xr[s:s + 1], mode, p)
+            acc = tail[0]
+            for j in range(_LANES):
+                v = lanes[j]
+                if mode == 4:
+                    acc = v if (v > acc or v != v) else acc
+                else:
+                    acc += v
+            tail[0] = acc
+            _finish_row(y[i:i + 1], tail, mode, p, div)
 
 
 @nb.njit(inline="always")
