@@ -1,6 +1,8 @@
 """The window engine: layout at the edge, rank padding to 3-D, dispatch to the kernels."""
 from __future__ import annotations
 
+import functools
+
 import numba as nb
 import numpy as np
 
@@ -18,7 +20,7 @@ def to5(a: np.ndarray, cl: bool) -> np.ndarray:
     if miss == 0:
         return a
     at = 1 if cl else 2
-    return np.expand_dims(a, tuple(range(at, at + miss)))
+    return a[(slice(None),) * at + (None,) * miss]
 
 
 def out_shape(x_shape: tuple, win: Windows, cl: bool) -> tuple:
@@ -49,6 +51,21 @@ def launch(kern, work: int, *args) -> None:
         nb.set_num_threads(old)
 
 
+def _derived(fn):
+    """Memoise ``fn(win, *args)`` in ``win.derived``: the kernel arguments built from the window
+    tables cost tens of microseconds per call otherwise (callers never modify them)."""
+    @functools.wraps(fn)
+    def cached(win: Windows, *args):
+        key = (fn.__name__, *args)
+        try:
+            return win.derived[key]
+        except KeyError:
+            value = win.derived[key] = fn(win, *args)
+            return value
+
+    return cached
+
+
 def _fill(dtype: np.dtype):
     if dtype == np.uint16:  # float16 bits of -inf
         return np.uint16(0xFC00)
@@ -57,6 +74,7 @@ def _fill(dtype: np.dtype):
     return np.iinfo(dtype).min
 
 
+@_derived
 def _geom(win: Windows) -> list:
     base, klo, khi, dil = win.tables3()
     args = []
@@ -65,6 +83,7 @@ def _geom(win: Windows) -> list:
     return args + list(dil)
 
 
+@_derived
 def _row(win: Windows) -> tuple[int, int]:
     """(taps, stride) of the last (contiguous) dim, for the channels-first row kernels."""
     base = win.base[-1]
@@ -156,6 +175,7 @@ def _taps(win: Windows, d: int) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(win.base[d], np.int64)[outs] + k * win.dilation[d], outs
 
 
+@_derived
 def _inverse(win: Windows) -> list:
     """Per dimension (padded to 3): CSR lists of the outputs whose window holds each input cell
     (ascending)."""
@@ -175,6 +195,7 @@ def grad_dtype(dtype: np.dtype) -> np.dtype:
     return dtype if dtype.kind == "f" else np.dtype(np.float64)
 
 
+@_derived
 def _tiling(win: Windows) -> tuple[bool, bool]:
     """(disjoint, covering): no input cell lies in two windows (e.g. stride >= window, no
     dilation), and every input cell lies in some window."""
@@ -222,6 +243,7 @@ def _rows_per_job(outer: int, h: int) -> int:
     return max(1, min(16, outer * h // want))
 
 
+@_derived
 def _counts(win: Windows, divmode: int, override: float) -> list:
     """Per-dim float64 factors whose product is each output's divisor (padded to 3 dims)."""
     cs = []
@@ -234,6 +256,7 @@ def _counts(win: Windows, divmode: int, override: float) -> list:
     return [np.ones(1)] * (3 - win.ndim) + cs
 
 
+@_derived
 def _factors(win: Windows, divmode: int, override: float) -> list:
     """Per-dim factors whose product is 1/divisor of each output (mean backward)."""
     with np.errstate(divide="ignore"):

@@ -14,8 +14,9 @@ one window engine.
 """
 from __future__ import annotations
 
+import functools
 import numbers
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
@@ -207,6 +208,9 @@ class Windows:
     klo: tuple[np.ndarray, ...]
     khi: tuple[np.ndarray, ...]
     npad: tuple[np.ndarray, ...]
+    # the engine's kernel arguments derived from the tables, built once per Windows (resolve is
+    # memoised, so repeated calls with the same spec and shape reuse them)
+    derived: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __hash__(self) -> int:  # arrays are not hashable; shapes and pads identify the windows
         return hash((self.in_shape, self.out_shape, self.pads, self.dilation))
@@ -334,8 +338,11 @@ class PoolSpec:
         return len(self.window)
 
     def resolve(self, in_shape: Sequence[int]) -> Windows:
-        """Concrete pads, output shape and window tables for a spatial input shape."""
-        in_shape = tuple(int(v) for v in in_shape)
+        """Concrete pads, output shape and window tables for a spatial input shape (memoised:
+        the same spec and shape give the same Windows, whose tables must not be modified)."""
+        return _resolve(self, tuple(int(v) for v in in_shape))
+
+    def _resolve(self, in_shape: tuple[int, ...]) -> Windows:
         if len(in_shape) != self.ndim:
             raise ValueError(f"expected {self.ndim} spatial dims; received spatial shape {in_shape}")
         pads, outs = [], []
@@ -371,13 +378,24 @@ class PoolSpec:
                        tuple(klos), tuple(khis), tuple(npads))
 
 
+@functools.lru_cache(maxsize=256)
+def _resolve(spec: PoolSpec, in_shape: tuple[int, ...]) -> Windows:
+    return spec._resolve(in_shape)
+
+
 def adaptive_windows(in_shape: Sequence[int], output_size: Sequence[int]) -> Windows:
-    """Window tables of adaptive pooling: ``start = floor(i*in/out)``, ``end = ceil((i+1)*in/out)``.
+    """Window tables of adaptive pooling: ``start = floor(i*in/out)``, ``end = ceil((i+1)*in/out)``
+    (memoised, as :meth:`PoolSpec.resolve`).
 
     >>> w = adaptive_windows((5,), (3,))
     >>> [w.window_cells((i,)) for i in range(3)]
     [[(0,), (1,)], [(1,), (2,), (3,)], [(3,), (4,)]]
     """
+    return _adaptive(tuple(int(v) for v in in_shape), tuple(int(v) for v in output_size))
+
+
+@functools.lru_cache(maxsize=256)
+def _adaptive(in_shape: tuple[int, ...], output_size: tuple[int, ...]) -> Windows:
     bases, klos, khis = [], [], []
     for n, o in zip(in_shape, output_size):
         i = np.arange(o, dtype=np.int64)
@@ -387,6 +405,6 @@ def adaptive_windows(in_shape: Sequence[int], output_size: Sequence[int]) -> Win
         klos.append(np.zeros(o, np.int64))
         khis.append((end - start).astype(np.int64))
     nd = len(in_shape)
-    return Windows(tuple(int(v) for v in in_shape), tuple(int(v) for v in output_size),
+    return Windows(in_shape, output_size,
                    ((0, 0),) * nd, (1,) * nd, tuple(bases), tuple(klos), tuple(khis), tuple(khis))
 
