@@ -300,6 +300,34 @@ def _advance(kd, kh, kw, nh, nw):
 
 
 @nb.njit(inline="always")
+def _coords4(i0, i1, nh, nw, dd, dh, dw):
+    """(d, h, w offset) of each of the first four taps of a window of at least four real taps
+    whose first is at (i0, i1, +0), in row-major order."""
+    kd, kh, kw = _advance(0, 0, 0, nh, nw)
+    kd2, kh2, kw2 = _advance(kd, kh, kw, nh, nw)
+    kd3, kh3, kw3 = _advance(kd2, kh2, kw2, nh, nw)
+    return (i0, i1, 0, i0 + kd * dd, i1 + kh * dh, kw * dw, i0 + kd2 * dd, i1 + kh2 * dh,
+            kw2 * dw, i0 + kd3 * dd, i1 + kh3 * dh, kw3 * dw)
+
+
+@nb.njit(inline="always")
+def _full_run(lw, hw, kw_full):
+    """[a, b): the outputs whose windows hold all kw_full taps along W, when they are one run
+    (a = b when there is none or, as adaptive windows may, they alternate with clipped ones)."""
+    OW = lw.shape[0]
+    a = 0
+    while a < OW and (lw[a] != 0 or hw[a] != kw_full):
+        a += 1
+    b = a
+    while b < OW and lw[b] == 0 and hw[b] == kw_full:
+        b += 1
+    for ow in range(b, OW):
+        if lw[ow] == 0 and hw[ow] == kw_full:
+            return 0, 0
+    return a, b
+
+
+@nb.njit(inline="always")
 def _taps4(x, n, i0, i1, i2, nh, nw, dd, dh, dw, taps):
     """The rows over C of the first (up to four) real taps of a channels-last window, in
     row-major order; the last one repeats when there are fewer than four."""
@@ -361,9 +389,24 @@ def max_cl(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw):
     window of up to four taps in one pass, else the first two in one pass and one per tap."""
     N, D, H, W, C = x.shape
     OD, OH, OW = y.shape[1], y.shape[2], y.shape[3]
+    kw_full = hw.max()
+    a, b = _full_run(lw, hw, kw_full)
     for job in prange(N * OD * OH):
         n, od, oh, nd, nh, i0, i1 = _window_rows(job, OD, OH, bd, ld, hd, bh, lh, hh, dd, dh)
+        lo, hi = 0, 0  # the outputs done by the four-tap pass
+        if nd * nh * kw_full == 4 and b > a:
+            # 2x2 windows inside the input: the taps' positions relative to the window's first
+            # are the same for every output
+            lo, hi = a, b
+            d0, h0, w0, d1, h1, w1, d2, h2, w2, d3, h3, w3 = _coords4(
+                i0, i1, nh, kw_full, dd, dh, dw)
+            for ow in range(a, b):
+                i2 = bw[ow]
+                _max4(y[n, od, oh, ow], x[n, d0, h0, i2 + w0], x[n, d1, h1, i2 + w1],
+                      x[n, d2, h2, i2 + w2], x[n, d3, h3, i2 + w3])
         for ow in range(OW):
+            if lo <= ow < hi:
+                continue
             yv = y[n, od, oh, ow]
             nw = hw[ow] - lw[ow]
             i2 = bw[ow] + lw[ow] * dw
@@ -501,6 +544,14 @@ def _sum4(acc, x0, x1, x2, x3, k):
 
 
 @nb.njit(inline="always")
+def _mean4_pow2(yv, x0, x1, x2, x3, r):
+    """yv = the mean of four taps, summed in order from +0 in float64 and scaled by r = 1/div
+    for a power-of-two divisor (exact), rounded once: _sum4 and _finish_row in one pass."""
+    for i in range(yv.shape[0]):
+        _put(yv, i, ((((0.0 + _tof(x0[i])) + _tof(x1[i])) + _tof(x2[i])) + _tof(x3[i])) * r)
+
+
+@nb.njit(inline="always")
 def _accum2(acc, x0, x1, mode):
     """acc = the running sum (from +0) of the terms of x0 and x1, in one pass: the mean
     (mode 0) and L2 (mode 2) only."""
@@ -547,17 +598,40 @@ def sum_cl(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, cd, ch
     (in order, from +0), else the first two in one pass and one per tap."""
     N, D, H, W, C = x.shape
     OD, OH, OW = y.shape[1], y.shape[2], y.shape[3]
+    kw_full = hw.max()
+    a, b = _full_run(lw, hw, kw_full)
+    for ow in range(a, b):  # one divisor
+        if cw[ow] != cw[a]:
+            b = a
     for job in prange(N * OD * OH):
         n, od, oh, nd, nh, i0, i1 = _window_rows(job, OD, OH, bd, ld, hd, bh, lh, hh, dd, dh)
         acc = np.empty(C, np.float64)
+        lo, hi = 0, 0  # the outputs done by the four-tap interior pass
+        if mode == 0 and nd * nh * kw_full == 4 and b > a and x.itemsize != 2:
+            div = cd[od] * ch[oh] * cw[a]
+            if math.frexp(div)[0] == 0.5:
+                # 2x2 windows inside the input, one power-of-two divisor: the taps' positions
+                # relative to the window's first are the same for every output, and the mean
+                # goes straight to y (float16 keeps the buffer: its rounding vectorises better)
+                lo, hi = a, b
+                d0, h0, w0, d1, h1, w1, d2, h2, w2, d3, h3, w3 = _coords4(
+                    i0, i1, nh, kw_full, dd, dh, dw)
+                r = 1.0 / div
+                for ow in range(a, b):
+                    i2 = bw[ow]
+                    _mean4_pow2(y[n, od, oh, ow], x[n, d0, h0, i2 + w0], x[n, d1, h1, i2 + w1],
+                                x[n, d2, h2, i2 + w2], x[n, d3, h3, i2 + w3], r)
         for ow in range(OW):
+            if lo <= ow < hi:
+                continue
             nw = hw[ow] - lw[ow]
             i2 = bw[ow] + lw[ow] * dw
             taps = nd * nh * nw
             if mode == 0 and 1 <= taps <= 4:  # a small mean window (2x2): one pass over C
                 xa, xb, xc, xe = _taps4(x, n, i0, i1, i2, nh, nw, dd, dh, dw, taps)
                 _sum4(acc, xa, xb, xc, xe, taps)
-                _finish_row(y[n, od, oh, ow], acc, mode, p, cd[od] * ch[oh] * cw[ow])
+                div = cd[od] * ch[oh] * cw[ow]
+                _finish_row(y[n, od, oh, ow], acc, mode, p, div)
                 continue
             k = 0  # taps already summed
             if (mode == 0 or mode == 2) and taps >= 2:
