@@ -300,14 +300,23 @@ def _advance(kd, kh, kw, nh, nw):
 
 
 @nb.njit(inline="always")
-def _coords4(i0, i1, nh, nw, dd, dh, dw):
-    """(d, h, w offset) of each of the first four taps of a window of at least four real taps
-    whose first is at (i0, i1, +0), in row-major order."""
-    kd, kh, kw = _advance(0, 0, 0, nh, nw)
-    kd2, kh2, kw2 = _advance(kd, kh, kw, nh, nw)
-    kd3, kh3, kw3 = _advance(kd2, kh2, kw2, nh, nw)
-    return (i0, i1, 0, i0 + kd * dd, i1 + kh * dh, kw * dw, i0 + kd2 * dd, i1 + kh2 * dh,
-            kw2 * dw, i0 + kd3 * dd, i1 + kh3 * dh, kw3 * dw)
+def _coords4(i0, i1, nh, nw, dd, dh, dw, taps):
+    """(d, h, w offset) of each of the first (up to four) real taps of a window whose first is
+    at (i0, i1, +0), in row-major order; the last one repeats when there are fewer than four."""
+    kd = kh = kw = 0
+    d1, h1, w1 = i0, i1, 0
+    if taps >= 2:
+        kd, kh, kw = _advance(kd, kh, kw, nh, nw)
+        d1, h1, w1 = i0 + kd * dd, i1 + kh * dh, kw * dw
+    d2, h2, w2 = d1, h1, w1
+    if taps >= 3:
+        kd, kh, kw = _advance(kd, kh, kw, nh, nw)
+        d2, h2, w2 = i0 + kd * dd, i1 + kh * dh, kw * dw
+    d3, h3, w3 = d2, h2, w2
+    if taps >= 4:
+        kd, kh, kw = _advance(kd, kh, kw, nh, nw)
+        d3, h3, w3 = i0 + kd * dd, i1 + kh * dh, kw * dw
+    return i0, i1, 0, d1, h1, w1, d2, h2, w2, d3, h3, w3
 
 
 @nb.njit(inline="always")
@@ -331,19 +340,9 @@ def _full_run(lw, hw, kw_full):
 def _taps4(x, n, i0, i1, i2, nh, nw, dd, dh, dw, taps):
     """The rows over C of the first (up to four) real taps of a channels-last window, in
     row-major order; the last one repeats when there are fewer than four."""
-    a = x[n, i0, i1, i2]
-    b = c = e = a
-    kd = kh = kw = 0
-    if taps >= 2:
-        kd, kh, kw = _advance(kd, kh, kw, nh, nw)
-        b = c = e = x[n, i0 + kd * dd, i1 + kh * dh, i2 + kw * dw]
-    if taps >= 3:
-        kd, kh, kw = _advance(kd, kh, kw, nh, nw)
-        c = e = x[n, i0 + kd * dd, i1 + kh * dh, i2 + kw * dw]
-    if taps >= 4:
-        kd, kh, kw = _advance(kd, kh, kw, nh, nw)
-        e = x[n, i0 + kd * dd, i1 + kh * dh, i2 + kw * dw]
-    return a, b, c, e
+    d0, h0, w0, d1, h1, w1, d2, h2, w2, d3, h3, w3 = _coords4(i0, i1, nh, nw, dd, dh, dw, taps)
+    return (x[n, d0, h0, i2 + w0], x[n, d1, h1, i2 + w1], x[n, d2, h2, i2 + w2],
+            x[n, d3, h3, i2 + w3])
 
 
 @nb.njit(inline="always")
@@ -394,12 +393,13 @@ def max_cl(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw):
     for job in prange(N * OD * OH):
         n, od, oh, nd, nh, i0, i1 = _window_rows(job, OD, OH, bd, ld, hd, bh, lh, hh, dd, dh)
         lo, hi = 0, 0  # the outputs done by the four-tap pass
-        if nd * nh * kw_full == 4 and b > a:
-            # 2x2 windows inside the input: the taps' positions relative to the window's first
-            # are the same for every output
+        taps = nd * nh * kw_full
+        if 1 <= taps <= 4 and b > a:
+            # small windows (2x2) inside the input: the taps' positions relative to the window's
+            # first are the same for every output
             lo, hi = a, b
             d0, h0, w0, d1, h1, w1, d2, h2, w2, d3, h3, w3 = _coords4(
-                i0, i1, nh, kw_full, dd, dh, dw)
+                i0, i1, nh, kw_full, dd, dh, dw, taps)
             for ow in range(a, b):
                 i2 = bw[ow]
                 _max4(y[n, od, oh, ow], x[n, d0, h0, i2 + w0], x[n, d1, h1, i2 + w1],
@@ -544,11 +544,19 @@ def _sum4(acc, x0, x1, x2, x3, k):
 
 
 @nb.njit(inline="always")
-def _mean4_pow2(yv, x0, x1, x2, x3, r):
-    """yv = the mean of four taps, summed in order from +0 in float64 and scaled by r = 1/div
-    for a power-of-two divisor (exact), rounded once: _sum4 and _finish_row in one pass."""
-    for i in range(yv.shape[0]):
-        _put(yv, i, ((((0.0 + _tof(x0[i])) + _tof(x1[i])) + _tof(x2[i])) + _tof(x3[i])) * r)
+def _mean_pow2(yv, x0, x1, x2, x3, k, r):
+    """yv = the mean of the first k (2-4) of x0..x3, summed in order from +0 in float64 and
+    scaled by r = 1/div for a power-of-two divisor (exact), rounded once: _sum4 and _finish_row
+    in one pass."""
+    if k == 4:
+        for i in range(yv.shape[0]):
+            _put(yv, i, ((((0.0 + _tof(x0[i])) + _tof(x1[i])) + _tof(x2[i])) + _tof(x3[i])) * r)
+    elif k == 3:
+        for i in range(yv.shape[0]):
+            _put(yv, i, (((0.0 + _tof(x0[i])) + _tof(x1[i])) + _tof(x2[i])) * r)
+    else:
+        for i in range(yv.shape[0]):
+            _put(yv, i, ((0.0 + _tof(x0[i])) + _tof(x1[i])) * r)
 
 
 @nb.njit(inline="always")
@@ -607,20 +615,22 @@ def sum_cl(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, cd, ch
         n, od, oh, nd, nh, i0, i1 = _window_rows(job, OD, OH, bd, ld, hd, bh, lh, hh, dd, dh)
         acc = np.empty(C, np.float64)
         lo, hi = 0, 0  # the outputs done by the four-tap interior pass
-        if mode == 0 and nd * nh * kw_full == 4 and b > a and x.itemsize != 2:
+        taps = nd * nh * kw_full
+        if mode == 0 and 2 <= taps <= 4 and b > a and x.itemsize != 2:
             div = cd[od] * ch[oh] * cw[a]
             if math.frexp(div)[0] == 0.5:
-                # 2x2 windows inside the input, one power-of-two divisor: the taps' positions
-                # relative to the window's first are the same for every output, and the mean
-                # goes straight to y (float16 keeps the buffer: its rounding vectorises better)
+                # small windows (2x2) inside the input, one power-of-two divisor: the taps'
+                # positions relative to the window's first are the same for every output, and
+                # the mean goes straight to y (float16 keeps the buffer: its rounding vectorises
+                # better)
                 lo, hi = a, b
                 d0, h0, w0, d1, h1, w1, d2, h2, w2, d3, h3, w3 = _coords4(
-                    i0, i1, nh, kw_full, dd, dh, dw)
+                    i0, i1, nh, kw_full, dd, dh, dw, taps)
                 r = 1.0 / div
                 for ow in range(a, b):
                     i2 = bw[ow]
-                    _mean4_pow2(y[n, od, oh, ow], x[n, d0, h0, i2 + w0], x[n, d1, h1, i2 + w1],
-                                x[n, d2, h2, i2 + w2], x[n, d3, h3, i2 + w3], r)
+                    _mean_pow2(y[n, od, oh, ow], x[n, d0, h0, i2 + w0], x[n, d1, h1, i2 + w1],
+                               x[n, d2, h2, i2 + w2], x[n, d3, h3, i2 + w3], taps, r)
         for ow in range(OW):
             if lo <= ow < hi:
                 continue
