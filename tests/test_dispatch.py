@@ -1,0 +1,64 @@
+"""Memoised window tables and the kernels' fast-path selection.
+
+``PoolSpec.resolve`` and ``adaptive_windows`` are memoised, and the kernel arguments built from a
+``Windows`` are kept on it; these tests make sure a call never picks up another call's tables,
+and that the channels-last interior pass (windows of up to four taps) only takes outputs whose
+windows really are full.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import poolkit as pk
+from poolkit._spec import PoolSpec, adaptive_windows
+
+from .registry import OPS, check_op, make_input
+
+
+def test_resolve_is_memoised_per_spec_and_shape() -> None:
+    spec = PoolSpec.build(2, 2)
+    w = spec.resolve((8, 8))
+    assert spec.resolve([8, 8]) is w
+    assert PoolSpec.build(2, 2, strides=2).resolve((8, 8)) is w  # an equal spec
+    assert spec.resolve((8, 9)) is not w
+    assert PoolSpec.build(2, 3, strides=2).resolve((8, 8)) is not w
+    assert adaptive_windows((5, 7), (2, 3)) is adaptive_windows([5, 7], [2, 3])
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_specs_with_equal_shapes_keep_their_own_tables(data_format: str) -> None:
+    # window 2 and window 3 at stride 2 over 5 cells: same input/output shapes, pads and
+    # dilation (so the same Windows hash), different windows; alternate between them
+    x = make_input((2, 5, 5, 3) if data_format == "channels_last" else (2, 3, 5, 5), "float64", 1)
+    for _ in range(2):
+        for k in (2, 3):
+            check_op(OPS["max_pool"], x, k, 2, data_format=data_format)
+            check_op(OPS["avg_pool"], x, k, 2, data_format=data_format)
+            check_op(OPS["lp_pool"], x, 2, k, 2, data_format=data_format)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "uint8", "float16"])
+@pytest.mark.parametrize("size", [(4, 5, 2, 7), (2, 5, 1, 7), (4, 3, 2, 4), (2, 9, 1, 13)])
+def test_adaptive_windows_of_alternating_size(dtype: str, size: tuple) -> None:
+    # along W the windows hold 1, 2, 2, 1, 2, 2, 1 cells (5 -> 7): the full ones do not form one
+    # run, so no output may be treated as a full 2-tap window
+    h, w, oh, ow = size
+    x = make_input((2, h, w, 6), dtype, 3)
+    check_op(OPS["adaptive_max_pool"], x, (oh, ow))
+    check_op(OPS["adaptive_avg_pool"], x, (oh, ow))
+
+
+@pytest.mark.parametrize("padding", ["valid", "same", 1, ((1, 0), (0, 1))])
+@pytest.mark.parametrize("window", [(1, 2), (2, 1), (2, 2), (1, 3), (3, 1), (1, 4)])
+def test_small_channels_last_windows(window: tuple, padding) -> None:
+    # the interior pass over windows of one to four taps, with clipped windows at the edges
+    if not isinstance(padding, str) and min(window) == 1:
+        padding = "same"  # a pad of 1 needs a window of 2 or more on that side
+    x = make_input((2, 6, 7, 5), "float32", 4, ties=True)
+    for strides in (1, 2, 3):
+        check_op(OPS["max_pool"], x, window, strides, padding)
+        check_op(OPS["avg_pool"], x, window, strides, padding)
+        check_op(OPS["avg_pool"], x, window, strides, padding, count_include_pad=True)
+    assert pk.max_pool(x, window, 2, padding).dtype == np.float32
