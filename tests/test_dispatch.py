@@ -62,3 +62,17 @@ def test_small_channels_last_windows(window: tuple, padding) -> None:
         check_op(OPS["avg_pool"], x, window, strides, padding)
         check_op(OPS["avg_pool"], x, window, strides, padding, count_include_pad=True)
     assert pk.max_pool(x, window, 2, padding).dtype == np.float32
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16", "uint8", "int16", "float64"])
+@pytest.mark.parametrize("shape, window", [((2, 3, 6, 8), 2), ((2, 3, 7, 9), 2),
+                                           ((1, 2, 4, 6, 8), 2), ((1, 2, 5, 6, 8), (1, 2, 2)),
+                                           ((2, 3, 6, 8), (3, 2)), ((2, 3, 6, 8), (1, 2))])
+def test_channels_first_max_tiles(dtype: str, shape: tuple, window) -> None:
+    # windows two wide at stride 2 over 2-4 rows are reduced straight from the rows; odd sizes
+    # (a column left over) and taller windows take it too, with ties and NaN
+    x = make_input(shape, dtype, 6, ties=True)
+    if x.dtype.kind == "f":
+        x.reshape(-1)[::7] = np.nan
+    for strides in (2, (2,) * (len(shape) - 2)):
+        check_op(OPS["max_pool"], x, window, strides, data_format="channels_first")

@@ -972,11 +972,45 @@ def _hfold_max(yi, t0, sw, first):
             yi[j] = v if _better(v, t) else t
 
 
+@nb.njit(inline="always")
+def _tile_max(yr, r0, r1, r2, r3, k):
+    """yr[j] = max over columns 2j, 2j + 1 of the running maximum of the first k (2-4) of rows
+    r0..r3: the folded-row path's comparisons, in its order, without the folded row."""
+    if k == 2:
+        for j in range(yr.shape[0]):
+            t = r0[2 * j]
+            v = r1[2 * j]
+            t = v if _better(v, t) else t
+            u = r0[2 * j + 1]
+            v = r1[2 * j + 1]
+            u = v if _better(v, u) else u
+            yr[j] = u if _better(u, t) else t
+        return
+    for j in range(yr.shape[0]):
+        t = r0[2 * j]
+        v = r1[2 * j]
+        t = v if _better(v, t) else t
+        v = r2[2 * j]
+        t = v if _better(v, t) else t
+        v = r3[2 * j]
+        t = v if _better(v, t) else t
+        u = r0[2 * j + 1]
+        v = r1[2 * j + 1]
+        u = v if _better(v, u) else u
+        v = r2[2 * j + 1]
+        u = v if _better(v, u) else u
+        v = r3[2 * j + 1]
+        u = v if _better(v, u) else u
+        yr[j] = u if _better(u, t) else t
+
+
 @nb.njit(**_OPTS)
 def max_cf_rows(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw_full, sw):
     N, C, D, H, W = x.shape
     OD, OH, OW = y.shape[2], y.shape[3], y.shape[4]
     a, b = _interior(bw, lw, hw, kw_full)
+    # windows two wide at stride 2 that tile the row from its start (no clipped ends)
+    tiles = kw_full == 2 and sw == 2 and dw == 1 and a == 0 and b == OW and bw[0] == 0
     for job in prange(N * C * OD):
         n = job // (C * OD)
         c = (job // OD) % C
@@ -995,6 +1029,14 @@ def max_cf_rows(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw_f
             i1 = bh[oh] + lh[oh] * dh
             if nd * nh == 1:  # one input row (1-D pooling, or a window one row tall)
                 row = x[n, c, i0, i1]
+            elif tiles and nd * nh <= 4:
+                # 2x2 (2x2x2) tiles over the whole row: each output straight from its 2-4 rows,
+                # no folded row (the same comparisons in the same order)
+                d0, h0, _, d1, h1, _, d2, h2, _, d3, h3, _ = _coords4(i0, i1, nh, 1, dd, dh, 0,
+                                                                     nd * nh)
+                _tile_max(yr, x[n, c, d0, h0], x[n, c, d1, h1], x[n, c, d2, h2],
+                          x[n, c, d3, h3], nd * nh)
+                continue
             else:
                 # fold the window's rows in (d, h) order; the first two in one pass
                 j0, j1, _ = _second_tap(i0, i1, 0, nh, 1, dd, dh, 0)
