@@ -76,3 +76,15 @@ def test_channels_first_max_tiles(dtype: str, shape: tuple, window) -> None:
         x.reshape(-1)[::7] = np.nan
     for strides in (2, (2,) * (len(shape) - 2)):
         check_op(OPS["max_pool"], x, window, strides, data_format="channels_first")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16", "uint8"])
+@pytest.mark.parametrize("window", [(2, 2, 2), (1, 2, 3), (2, 3, 1), (1, 1, 5), (2, 2, 1)])
+@pytest.mark.parametrize("padding", ["valid", "same"])
+def test_channels_last_max_up_to_eight_taps(dtype: str, window: tuple, padding: str) -> None:
+    # windows of five to eight taps inside the input are reduced in one pass over C
+    x = make_input((2, 4, 5, 7, 3), dtype, 8, ties=True)
+    if x.dtype.kind == "f":
+        x.reshape(-1)[::5] = np.nan
+    for strides in (1, 2):
+        check_op(OPS["max_pool"], x, window, strides, padding)

@@ -287,36 +287,22 @@ def _window_rows(job, OD, OH, bd, ld, hd, bh, lh, hh, dd, dh):
 
 
 @nb.njit(inline="always")
-def _advance(kd, kh, kw, nh, nw):
-    """The tap after (kd, kh, kw) in row-major order (nh rows of nw taps per window plane)."""
-    kw += 1
-    if kw == nw:
-        kw = 0
-        kh += 1
-        if kh == nh:
-            kh = 0
-            kd += 1
-    return kd, kh, kw
+def _tap_at(t, taps, i0, i1, nh, nw, dd, dh, dw):
+    """(d, h, w offset) of tap t (the last, taps - 1, when t is past it) in row-major order of
+    a window of nh rows of nw taps per plane whose first tap is at (i0, i1, +0)."""
+    t = min(t, taps - 1)
+    return i0 + (t // (nh * nw)) * dd, i1 + ((t // nw) % nh) * dh, (t % nw) * dw
 
 
 @nb.njit(inline="always")
 def _coords4(i0, i1, nh, nw, dd, dh, dw, taps):
     """(d, h, w offset) of each of the first (up to four) real taps of a window whose first is
     at (i0, i1, +0), in row-major order; the last one repeats when there are fewer than four."""
-    kd = kh = kw = 0
-    d1, h1, w1 = i0, i1, 0
-    if taps >= 2:
-        kd, kh, kw = _advance(kd, kh, kw, nh, nw)
-        d1, h1, w1 = i0 + kd * dd, i1 + kh * dh, kw * dw
-    d2, h2, w2 = d1, h1, w1
-    if taps >= 3:
-        kd, kh, kw = _advance(kd, kh, kw, nh, nw)
-        d2, h2, w2 = i0 + kd * dd, i1 + kh * dh, kw * dw
-    d3, h3, w3 = d2, h2, w2
-    if taps >= 4:
-        kd, kh, kw = _advance(kd, kh, kw, nh, nw)
-        d3, h3, w3 = i0 + kd * dd, i1 + kh * dh, kw * dw
-    return i0, i1, 0, d1, h1, w1, d2, h2, w2, d3, h3, w3
+    d0, h0, w0 = _tap_at(0, taps, i0, i1, nh, nw, dd, dh, dw)
+    d1, h1, w1 = _tap_at(1, taps, i0, i1, nh, nw, dd, dh, dw)
+    d2, h2, w2 = _tap_at(2, taps, i0, i1, nh, nw, dd, dh, dw)
+    d3, h3, w3 = _tap_at(3, taps, i0, i1, nh, nw, dd, dh, dw)
+    return d0, h0, w0, d1, h1, w1, d2, h2, w2, d3, h3, w3
 
 
 @nb.njit(inline="always")
@@ -374,6 +360,27 @@ def _max4(dst, x0, x1, x2, x3):
 
 
 @nb.njit(inline="always")
+def _max8(dst, x0, x1, x2, x3, x4, x5, x6, x7):
+    """dst = the running maximum of x0..x7 in that order (repeated taps do not change it)."""
+    for i in range(dst.shape[0]):
+        m = x0[i]
+        v = x1[i]
+        m = v if _better(v, m) else m
+        v = x2[i]
+        m = v if _better(v, m) else m
+        v = x3[i]
+        m = v if _better(v, m) else m
+        v = x4[i]
+        m = v if _better(v, m) else m
+        v = x5[i]
+        m = v if _better(v, m) else m
+        v = x6[i]
+        m = v if _better(v, m) else m
+        v = x7[i]
+        dst[i] = v if _better(v, m) else m
+
+
+@nb.njit(inline="always")
 def _max2(dst, x0, x1):
     """dst = max(x0, x1): the first two taps of a window in one pass."""
     for i in range(dst.shape[0]):
@@ -392,7 +399,7 @@ def max_cl(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw):
     a, b = _full_run(lw, hw, kw_full)
     for job in prange(N * OD * OH):
         n, od, oh, nd, nh, i0, i1 = _window_rows(job, OD, OH, bd, ld, hd, bh, lh, hh, dd, dh)
-        lo, hi = 0, 0  # the outputs done by the four-tap pass
+        lo, hi = 0, 0  # the outputs done by the one-pass interior
         taps = nd * nh * kw_full
         if 1 <= taps <= 4 and b > a:
             # small windows (2x2) inside the input: the taps' positions relative to the window's
@@ -404,6 +411,21 @@ def max_cl(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw):
                 i2 = bw[ow]
                 _max4(y[n, od, oh, ow], x[n, d0, h0, i2 + w0], x[n, d1, h1, i2 + w1],
                       x[n, d2, h2, i2 + w2], x[n, d3, h3, i2 + w3])
+        elif 5 <= taps <= 8 and b > a:  # 2x2x2 and the like: eight taps in one pass
+            lo, hi = a, b
+            d0, h0, w0 = _tap_at(0, taps, i0, i1, nh, kw_full, dd, dh, dw)
+            d1, h1, w1 = _tap_at(1, taps, i0, i1, nh, kw_full, dd, dh, dw)
+            d2, h2, w2 = _tap_at(2, taps, i0, i1, nh, kw_full, dd, dh, dw)
+            d3, h3, w3 = _tap_at(3, taps, i0, i1, nh, kw_full, dd, dh, dw)
+            d4, h4, w4 = _tap_at(4, taps, i0, i1, nh, kw_full, dd, dh, dw)
+            d5, h5, w5 = _tap_at(5, taps, i0, i1, nh, kw_full, dd, dh, dw)
+            d6, h6, w6 = _tap_at(6, taps, i0, i1, nh, kw_full, dd, dh, dw)
+            d7, h7, w7 = _tap_at(7, taps, i0, i1, nh, kw_full, dd, dh, dw)
+            for ow in range(a, b):
+                i2 = bw[ow]
+                _max8(y[n, od, oh, ow], x[n, d0, h0, i2 + w0], x[n, d1, h1, i2 + w1],
+                      x[n, d2, h2, i2 + w2], x[n, d3, h3, i2 + w3], x[n, d4, h4, i2 + w4],
+                      x[n, d5, h5, i2 + w5], x[n, d6, h6, i2 + w6], x[n, d7, h7, i2 + w7])
         for ow in range(OW):
             if lo <= ow < hi:
                 continue
