@@ -306,10 +306,12 @@ def _coords4(i0, i1, nh, nw, dd, dh, dw, taps):
 
 
 @nb.njit(inline="always")
-def _full_run(lw, hw, kw_full):
-    """[a, b): the outputs whose windows hold all kw_full taps along W, when they are one run
-    (a = b when there is none or, as adaptive windows may, they alternate with clipped ones)."""
+def _full_run(lw, hw):
+    """(kw_full, a, b): the most real taps a window has along W, and [a, b), the outputs whose
+    windows hold all of them, when they are one run (a = b when there is none or, as adaptive
+    windows may, they alternate with clipped ones)."""
     OW = lw.shape[0]
+    kw_full = hw.max()
     a = 0
     while a < OW and (lw[a] != 0 or hw[a] != kw_full):
         a += 1
@@ -318,8 +320,8 @@ def _full_run(lw, hw, kw_full):
         b += 1
     for ow in range(b, OW):
         if lw[ow] == 0 and hw[ow] == kw_full:
-            return 0, 0
-    return a, b
+            return kw_full, 0, 0
+    return kw_full, a, b
 
 
 @nb.njit(inline="always")
@@ -338,55 +340,39 @@ def _copy(dst, src):
 
 
 @nb.njit(inline="always")
+def _up(m, v):
+    """The running maximum m after the next tap v: v when it is larger (or the first NaN), so
+    the earlier tap wins ties and a repeated tap changes nothing."""
+    return v if _better(v, m) else m
+
+
+@nb.njit(inline="always")
 def _max_into(dst, src):
     """dst = max(dst, src), NaN-propagating (dst, the earlier tap, wins ties)."""
     for i in range(dst.shape[0]):
-        v = src[i]
-        t = dst[i]
-        dst[i] = v if _better(v, t) else t
+        dst[i] = _up(dst[i], src[i])
 
 
 @nb.njit(inline="always")
 def _max4(dst, x0, x1, x2, x3):
     """dst = the running maximum of x0..x3 in that order (repeated taps do not change it)."""
     for i in range(dst.shape[0]):
-        m = x0[i]
-        v = x1[i]
-        m = v if _better(v, m) else m
-        v = x2[i]
-        m = v if _better(v, m) else m
-        v = x3[i]
-        dst[i] = v if _better(v, m) else m
+        dst[i] = _up(_up(_up(x0[i], x1[i]), x2[i]), x3[i])
 
 
 @nb.njit(inline="always")
 def _max8(dst, x0, x1, x2, x3, x4, x5, x6, x7):
     """dst = the running maximum of x0..x7 in that order (repeated taps do not change it)."""
     for i in range(dst.shape[0]):
-        m = x0[i]
-        v = x1[i]
-        m = v if _better(v, m) else m
-        v = x2[i]
-        m = v if _better(v, m) else m
-        v = x3[i]
-        m = v if _better(v, m) else m
-        v = x4[i]
-        m = v if _better(v, m) else m
-        v = x5[i]
-        m = v if _better(v, m) else m
-        v = x6[i]
-        m = v if _better(v, m) else m
-        v = x7[i]
-        dst[i] = v if _better(v, m) else m
+        m = _up(_up(_up(x0[i], x1[i]), x2[i]), x3[i])
+        dst[i] = _up(_up(_up(_up(m, x4[i]), x5[i]), x6[i]), x7[i])
 
 
 @nb.njit(inline="always")
 def _max2(dst, x0, x1):
     """dst = max(x0, x1): the first two taps of a window in one pass."""
     for i in range(dst.shape[0]):
-        v = x1[i]
-        t = x0[i]
-        dst[i] = v if _better(v, t) else t
+        dst[i] = _up(x0[i], x1[i])
 
 
 @nb.njit(**_OPTS)
@@ -395,8 +381,7 @@ def max_cl(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw):
     window of up to four taps in one pass, else the first two in one pass and one per tap."""
     N, D, H, W, C = x.shape
     OD, OH, OW = y.shape[1], y.shape[2], y.shape[3]
-    kw_full = hw.max()
-    a, b = _full_run(lw, hw, kw_full)
+    kw_full, a, b = _full_run(lw, hw)
     for job in prange(N * OD * OH):
         n, od, oh, nd, nh, i0, i1 = _window_rows(job, OD, OH, bd, ld, hd, bh, lh, hh, dd, dh)
         lo, hi = 0, 0  # the outputs done by the one-pass interior
@@ -628,8 +613,7 @@ def sum_cl(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, cd, ch
     (in order, from +0), else the first two in one pass and one per tap."""
     N, D, H, W, C = x.shape
     OD, OH, OW = y.shape[1], y.shape[2], y.shape[3]
-    kw_full = hw.max()
-    a, b = _full_run(lw, hw, kw_full)
+    kw_full, a, b = _full_run(lw, hw)
     for ow in range(a, b):  # one divisor
         if cw[ow] != cw[a]:
             b = a
@@ -1000,30 +984,14 @@ def _tile_max(yr, r0, r1, r2, r3, k):
     r0..r3: the folded-row path's comparisons, in its order, without the folded row."""
     if k == 2:
         for j in range(yr.shape[0]):
-            t = r0[2 * j]
-            v = r1[2 * j]
-            t = v if _better(v, t) else t
-            u = r0[2 * j + 1]
-            v = r1[2 * j + 1]
-            u = v if _better(v, u) else u
-            yr[j] = u if _better(u, t) else t
+            t = _up(r0[2 * j], r1[2 * j])
+            u = _up(r0[2 * j + 1], r1[2 * j + 1])
+            yr[j] = _up(t, u)
         return
     for j in range(yr.shape[0]):
-        t = r0[2 * j]
-        v = r1[2 * j]
-        t = v if _better(v, t) else t
-        v = r2[2 * j]
-        t = v if _better(v, t) else t
-        v = r3[2 * j]
-        t = v if _better(v, t) else t
-        u = r0[2 * j + 1]
-        v = r1[2 * j + 1]
-        u = v if _better(v, u) else u
-        v = r2[2 * j + 1]
-        u = v if _better(v, u) else u
-        v = r3[2 * j + 1]
-        u = v if _better(v, u) else u
-        yr[j] = u if _better(u, t) else t
+        t = _up(_up(_up(r0[2 * j], r1[2 * j]), r2[2 * j]), r3[2 * j])
+        u = _up(_up(_up(r0[2 * j + 1], r1[2 * j + 1]), r2[2 * j + 1]), r3[2 * j + 1])
+        yr[j] = _up(t, u)
 
 
 @nb.njit(**_OPTS)
@@ -1441,11 +1409,9 @@ def global_max_planes(x, y, chunks):
                     _max_into(lanes, xr[s0:s0 + _LANES])
                 best = lanes[0]
                 for j in range(1, _LANES):
-                    v = lanes[j]
-                    best = v if _better(v, best) else best
+                    best = _up(best, lanes[j])
             for s in range(full, S):
-                v = xr[s]
-                best = v if _better(v, best) else best
+                best = _up(best, xr[s])
             y[i] = best
 
 
