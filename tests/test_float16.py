@@ -48,6 +48,26 @@ def test_bit_helper_rounds_like_numpy():
     np.testing.assert_array_equal(got, _bits(vals))
 
 
+def test_kernel_rounding_matches_numpy_at_every_midpoint():
+    """The conversion the compiled kernels use on this machine (float32 rounded to odd, then
+    float16 instructions; or the bit-level helper) on every midpoint, one float64 step either
+    side of it, the overflow and subnormal edges, and values far outside float32's range."""
+    import numba as nb
+
+    @nb.njit
+    def put_all(v, out):
+        for i in range(v.size):
+            K._put(out, i, v[i])
+
+    vals = _midpoints()
+    got = np.empty(vals.size, np.uint16)
+    put_all(vals, got)
+    np.testing.assert_array_equal(got, _bits(vals))
+    nan = np.empty(1, np.uint16)
+    put_all(np.array([np.nan]), nan)
+    assert np.isnan(nan.view(np.float16)[0])
+
+
 def test_bit_helper_rounds_nan_to_nan():
     for v in (np.nan, -np.nan, np.float64(np.uint64(0x7FF0000000000001).view(np.float64))):
         h = K._d2h(int(np.float64(v).view(np.int64)))

@@ -164,8 +164,7 @@ if not _NOJIT:
         return cast
 
     _f64_bits = _bitcast(types.float64, types.int64, _ir.IntType(64))
-    _f32_bits = _bitcast(types.float32, types.int32, _ir.IntType(32))
-    _bits_f32 = _bitcast(types.int32, types.float32, _ir.FloatType())
+    _bits_f64 = _bitcast(types.int64, types.float64, _ir.DoubleType())
 
     @intrinsic
     def _h2f32_hw(typingctx, h):
@@ -202,14 +201,13 @@ if not _NOJIT:
             return np.float64(_h2f32_hw(v))
 
         def _put_half(a, i, v):
-            # float64 -> float32 rounded to odd, then -> float16 to nearest even: the two roundings
-            # give the correctly rounded float16 (float32 keeps more than 11 + 2 bits)
-            v = np.float64(v)
-            t = np.float32(v)
-            tb = _f32_bits(t)
-            step = np.int32(1) if abs(v) > abs(np.float64(t)) else np.int32(-1)
-            odd = np.float64(t) != v and (tb & 1) == 0 and v == v
-            a[i] = _f322h_hw(_bits_f32(np.int32(tb + step) if odd else tb))
+            # float64 -> float32 rounded to odd (truncate, and set float32's last bit if any
+            # dropped bit was set), then -> float16 to nearest even: the two roundings give the
+            # correctly rounded float16 (float32 keeps more than 11 + 2 bits; values outside
+            # float32's normal range are far outside float16's, and round alike)
+            b = _f64_bits(np.float64(v))
+            s = b & 0x1FFFFFFF  # the 29 bits float32 drops
+            a[i] = _f322h_hw(np.float32(_bits_f64((b ^ s) | (np.int64(s != 0) << 29))))
     else:
         def _better_half(v, b):
             return _hkey_nb(np.int32(v)) > _hkey_nb(np.int32(b))
@@ -622,13 +620,12 @@ def sum_cl(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, cd, ch
         acc = np.empty(C, np.float64)
         lo, hi = 0, 0  # the outputs done by the four-tap interior pass
         taps = nd * nh * kw_full
-        if mode == 0 and 2 <= taps <= 4 and b > a and x.itemsize != 2:
+        if mode == 0 and 2 <= taps <= 4 and b > a:
             div = cd[od] * ch[oh] * cw[a]
             if math.frexp(div)[0] == 0.5:
                 # small windows (2x2) inside the input, one power-of-two divisor: the taps'
                 # positions relative to the window's first are the same for every output, and
-                # the mean goes straight to y (float16 keeps the buffer: its rounding vectorises
-                # better)
+                # the mean goes straight to y
                 lo, hi = a, b
                 d0, h0, w0, d1, h1, w1, d2, h2, w2, d3, h3, w3 = _coords4(
                     i0, i1, nh, kw_full, dd, dh, dw, taps)
