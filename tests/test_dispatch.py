@@ -88,3 +88,22 @@ def test_channels_last_max_up_to_eight_taps(dtype: str, window: tuple, padding: 
         x.reshape(-1)[::5] = np.nan
     for strides in (1, 2):
         check_op(OPS["max_pool"], x, window, strides, padding)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16", "float64"])
+@pytest.mark.parametrize("shape, window, fmt", [
+    ((2, 3, 6, 8), 2, "channels_first"), ((1, 2, 4, 6, 8), 2, "channels_first"),
+    ((2, 3, 9), 2, "channels_first"), ((2, 3, 7, 8), (3, 2), "channels_first"),
+    ((2, 6, 8, 5), 2, "channels_last"), ((1, 4, 6, 8, 3), 2, "channels_last")])
+def test_max_with_one_nan(dtype: str, shape: tuple, window, fmt: str) -> None:
+    # the small max windows first take a NaN-blind pass and redo a row only when it held a NaN:
+    # a lone NaN anywhere (first tap, last tap, between ties) must still make its window NaN,
+    # and every other window must keep its exact maximum
+    rng = np.random.default_rng(11)
+    base = make_input(shape, dtype, 12, ties=True)
+    flat_positions = rng.choice(base.size, 12, replace=False)
+    for k, pos in enumerate(flat_positions):
+        x = base.copy()
+        x.reshape(-1)[pos] = np.nan
+        x.reshape(-1)[(pos + 5) % x.size] = [np.inf, -np.inf, -0.0][k % 3]
+        check_op(OPS["max_pool"], x, window, 2, data_format=fmt)

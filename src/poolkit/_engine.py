@@ -93,6 +93,17 @@ def _row(win: Windows) -> tuple[int, int]:
     return int(win.khi[-1].max(initial=1)), max(stride, 1)
 
 
+@_derived
+def _tiles(win: Windows) -> bool:
+    """Windows two wide at stride 2 (dilation 1) that tile the last dim from its start, with at
+    most four real rows each: :func:`~poolkit._kernels.max_cf_tiles` computes them."""
+    base, klo, khi, dil = win.tables3()
+    bw, lw, hw = base[2], klo[2], khi[2]
+    return bool(dil[2] == 1 and bw.size > 0 and np.all(lw == 0) and np.all(hw == 2)
+                and np.array_equal(bw, 2 * np.arange(bw.size))
+                and int((khi[0] - klo[0]).max()) * int((khi[1] - klo[1]).max()) <= 4)
+
+
 def max_reduce(x: np.ndarray, win: Windows, cl: bool, want_idx: bool):
     """Windowed maximum (and the per-plane flat argmax when ``want_idx``)."""
     shape = out_shape(x.shape, win, cl)
@@ -109,6 +120,10 @@ def max_reduce(x: np.ndarray, win: Windows, cl: bool, want_idx: bool):
         elif want_idx:
             launch(K.argmax_cf_rows, x.size, to5(xk, cl), to5(yk, cl), to5(idx, cl),
                    *_geom(win), *_row(win))
+        elif _tiles(win):
+            g = _geom(win)
+            launch(K.max_cf_tiles, x.size, to5(xk, cl), to5(yk, cl), _fill(xk.dtype),
+                   *g[:6], *g[9:11])
         else:
             launch(K.max_cf_rows, x.size, to5(xk, cl), to5(yk, cl), _fill(xk.dtype),
                    *_geom(win), *_row(win))

@@ -102,6 +102,18 @@ def _better(v, b):  # the Python version (NUMBA_DISABLE_JIT)
     return v > b or (v != v and b == b)
 
 
+def _gt(v, b):  # the Python version (NUMBA_DISABLE_JIT)
+    if isinstance(v, np.uint16):
+        return _hkey(int(v)) > _hkey(int(b))
+    return v > b
+
+
+def _isnan(v):  # the Python version (NUMBA_DISABLE_JIT)
+    if isinstance(v, np.uint16):
+        return (int(v) & 0x7FFF) > 0x7C00
+    return v != v
+
+
 def _tof(v):  # the Python version (NUMBA_DISABLE_JIT)
     if isinstance(v, np.uint16):
         return _h2f(int(v))
@@ -208,8 +220,14 @@ if not _NOJIT:
             b = _f64_bits(np.float64(v))
             s = b & 0x1FFFFFFF  # the 29 bits float32 drops
             a[i] = _f322h_hw(np.float32(_bits_f64((b ^ s) | (np.int64(s != 0) << 29))))
+
+        def _gt_half(v, b):
+            return _h2f32_hw(v) > _h2f32_hw(b)
     else:
         def _better_half(v, b):
+            return _hkey_nb(np.int32(v)) > _hkey_nb(np.int32(b))
+
+        def _gt_half(v, b):
             return _hkey_nb(np.int32(v)) > _hkey_nb(np.int32(b))
 
         def _tof_half(v):
@@ -221,6 +239,15 @@ if not _NOJIT:
     def _better_num(v, b):
         return v > b or (v != v and b == b)
 
+    def _gt_num(v, b):
+        return v > b
+
+    def _isnan_half(v):
+        return (v & 0x7FFF) > 0x7C00
+
+    def _isnan_num(v):
+        return v != v
+
     def _tof_num(v):
         return np.float64(v)
 
@@ -230,6 +257,14 @@ if not _NOJIT:
     @overload(_better)
     def _better_ol(v, b):
         return _better_half if _is_half(v) else _better_num
+
+    @overload(_gt)
+    def _gt_ol(v, b):
+        return _gt_half if _is_half(v) else _gt_num
+
+    @overload(_isnan)
+    def _isnan_ol(v):
+        return _isnan_half if _is_half(v) else _isnan_num
 
     @overload(_tof)
     def _tof_ol(v):
@@ -345,6 +380,12 @@ def _up(m, v):
 
 
 @nb.njit(inline="always")
+def _fast(m, v):
+    """_up for taps that are not NaN: one compare-and-select (a hardware max)."""
+    return v if _gt(v, m) else m
+
+
+@nb.njit(inline="always")
 def _max_into(dst, src):
     """dst = max(dst, src), NaN-propagating (dst, the earlier tap, wins ties)."""
     for i in range(dst.shape[0]):
@@ -353,17 +394,32 @@ def _max_into(dst, src):
 
 @nb.njit(inline="always")
 def _max4(dst, x0, x1, x2, x3):
-    """dst = the running maximum of x0..x3 in that order (repeated taps do not change it)."""
+    """dst = the running maximum of x0..x3 in that order (repeated taps do not change it): a
+    NaN-blind pass (_fast) that notes NaN taps, redone with _up only if there were any."""
+    nan = False
     for i in range(dst.shape[0]):
-        dst[i] = _up(_up(_up(x0[i], x1[i]), x2[i]), x3[i])
+        a, b, c, d = x0[i], x1[i], x2[i], x3[i]
+        dst[i] = _fast(_fast(_fast(a, b), c), d)
+        nan |= _isnan(a) | _isnan(b) | _isnan(c) | _isnan(d)
+    if nan:
+        for i in range(dst.shape[0]):
+            dst[i] = _up(_up(_up(x0[i], x1[i]), x2[i]), x3[i])
 
 
 @nb.njit(inline="always")
 def _max8(dst, x0, x1, x2, x3, x4, x5, x6, x7):
     """dst = the running maximum of x0..x7 in that order (repeated taps do not change it)."""
+    nan = False
     for i in range(dst.shape[0]):
-        m = _up(_up(_up(x0[i], x1[i]), x2[i]), x3[i])
-        dst[i] = _up(_up(_up(_up(m, x4[i]), x5[i]), x6[i]), x7[i])
+        a, b, c, d = x0[i], x1[i], x2[i], x3[i]
+        e, f, g, h = x4[i], x5[i], x6[i], x7[i]
+        dst[i] = _fast(_fast(_fast(_fast(_fast(_fast(_fast(a, b), c), d), e), f), g), h)
+        nan |= _isnan(a) | _isnan(b) | _isnan(c) | _isnan(d) | _isnan(e) | _isnan(f) | \
+            _isnan(g) | _isnan(h)
+    if nan:
+        for i in range(dst.shape[0]):
+            m = _up(_up(_up(x0[i], x1[i]), x2[i]), x3[i])
+            dst[i] = _up(_up(_up(_up(m, x4[i]), x5[i]), x6[i]), x7[i])
 
 
 @nb.njit(inline="always")
@@ -978,12 +1034,27 @@ def _hfold_max(yi, t0, sw, first):
 @nb.njit(inline="always")
 def _tile_max(yr, r0, r1, r2, r3, k):
     """yr[j] = max over columns 2j, 2j + 1 of the running maximum of the first k (2-4) of rows
-    r0..r3: the folded-row path's comparisons, in its order, without the folded row."""
+    r0..r3: the folded-row path's comparisons, in its order, without the folded row. A NaN-blind
+    pass first (_fast); only rows with a NaN tap are redone with _up."""
+    nan = False
     if k == 2:
         for j in range(yr.shape[0]):
-            t = _up(r0[2 * j], r1[2 * j])
-            u = _up(r0[2 * j + 1], r1[2 * j + 1])
-            yr[j] = _up(t, u)
+            a0, a1, b0, b1 = r0[2 * j], r1[2 * j], r0[2 * j + 1], r1[2 * j + 1]
+            yr[j] = _fast(_fast(a0, a1), _fast(b0, b1))
+            nan |= _isnan(a0) | _isnan(a1) | _isnan(b0) | _isnan(b1)
+        if nan:
+            for j in range(yr.shape[0]):
+                t = _up(r0[2 * j], r1[2 * j])
+                u = _up(r0[2 * j + 1], r1[2 * j + 1])
+                yr[j] = _up(t, u)
+        return
+    for j in range(yr.shape[0]):
+        a0, a1, a2, a3 = r0[2 * j], r1[2 * j], r2[2 * j], r3[2 * j]
+        b0, b1, b2, b3 = r0[2 * j + 1], r1[2 * j + 1], r2[2 * j + 1], r3[2 * j + 1]
+        yr[j] = _fast(_fast(_fast(_fast(a0, a1), a2), a3), _fast(_fast(_fast(b0, b1), b2), b3))
+        nan |= _isnan(a0) | _isnan(a1) | _isnan(a2) | _isnan(a3) | _isnan(b0) | _isnan(b1) | \
+            _isnan(b2) | _isnan(b3)
+    if not nan:
         return
     for j in range(yr.shape[0]):
         t = _up(_up(_up(r0[2 * j], r1[2 * j]), r2[2 * j]), r3[2 * j])
@@ -992,12 +1063,42 @@ def _tile_max(yr, r0, r1, r2, r3, k):
 
 
 @nb.njit(**_OPTS)
+def max_cf_tiles(x, y, fill, bd, ld, hd, bh, lh, hh, dd, dh):
+    """Max, channels-first, for windows two wide at stride 2 that tile every row from its start
+    (2x2/2, 2x2x2/2, 3x2/2, 1-D 2/2) with at most four real rows each: each output straight from
+    its input rows (the folded-row path's comparisons, in its order, without the folded row)."""
+    N, C, D, H, W = x.shape
+    OD, OH, OW = y.shape[2], y.shape[3], y.shape[4]
+    for job in prange(N * C * OD):
+        n = job // (C * OD)
+        c = (job // OD) % C
+        od = job % OD
+        xc = x[n, c]
+        yc = y[n, c, od]
+        nd = hd[od] - ld[od]
+        i0 = bd[od] + ld[od] * dd
+        tile_nh = -1  # the window height the rows' offsets below were worked out for
+        e0, f0, e1, f1, e2, f2, e3, f3 = 0, 0, 0, 0, 0, 0, 0, 0
+        for oh in range(OH):
+            nh = hh[oh] - lh[oh]
+            if nd * nh == 0:
+                for ow in range(OW):
+                    yc[oh, ow] = fill
+                continue
+            if nh != tile_nh:  # (d, h) offsets of the rows from the first; one row repeats
+                tile_nh = nh
+                e0, f0, _, e1, f1, _, e2, f2, _, e3, f3, _ = _coords4(0, 0, nh, 1, dd, dh, 0,
+                                                                     nd * nh)
+            i1 = bh[oh] + lh[oh] * dh
+            _tile_max(yc[oh], xc[i0 + e0, i1 + f0], xc[i0 + e1, i1 + f1], xc[i0 + e2, i1 + f2],
+                      xc[i0 + e3, i1 + f3], max(nd * nh, 2))
+
+
+@nb.njit(**_OPTS)
 def max_cf_rows(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw_full, sw):
     N, C, D, H, W = x.shape
     OD, OH, OW = y.shape[2], y.shape[3], y.shape[4]
     a, b = _interior(bw, lw, hw, kw_full)
-    # windows two wide at stride 2 that tile the row from its start (no clipped ends)
-    tiles = kw_full == 2 and sw == 2 and dw == 1 and a == 0 and b == OW and bw[0] == 0
     for job in prange(N * C * OD):
         n = job // (C * OD)
         c = (job // OD) % C
@@ -1015,27 +1116,18 @@ def max_cf_rows(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw_f
             i0 = bd[od] + ld[od] * dd
             i1 = bh[oh] + lh[oh] * dh
             if nd * nh == 1:  # one input row (1-D pooling, or a window one row tall)
-                row = x[n, c, i0, i1]
-            elif tiles and nd * nh <= 4:
-                # 2x2 (2x2x2) tiles over the whole row: each output straight from its 2-4 rows,
-                # no folded row (the same comparisons in the same order)
-                d0, h0, _, d1, h1, _, d2, h2, _, d3, h3, _ = _coords4(i0, i1, nh, 1, dd, dh, 0,
-                                                                     nd * nh)
-                _tile_max(yr, x[n, c, d0, h0], x[n, c, d1, h1], x[n, c, d2, h2],
-                          x[n, c, d3, h3], nd * nh)
+                _hpass_max(yr, x[n, c, i0, i1], buf, fill, bw, lw, hw, dw, kw_full, sw, a, b)
                 continue
-            else:
-                # fold the window's rows in (d, h) order; the first two in one pass
-                j0, j1, _ = _second_tap(i0, i1, 0, nh, 1, dd, dh, 0)
-                _max2(tmp, x[n, c, i0, i1], x[n, c, j0, j1])
-                t = 0
-                for kd in range(nd):
-                    for kh in range(nh):
-                        if t >= 2:
-                            _max_into(tmp, x[n, c, i0 + kd * dd, i1 + kh * dh])
-                        t += 1
-                row = tmp
-            _hpass_max(yr, row, buf, fill, bw, lw, hw, dw, kw_full, sw, a, b)
+            # fold the window's rows in (d, h) order; the first two in one pass
+            j0, j1, _ = _second_tap(i0, i1, 0, nh, 1, dd, dh, 0)
+            _max2(tmp, x[n, c, i0, i1], x[n, c, j0, j1])
+            t = 0
+            for kd in range(nd):
+                for kh in range(nh):
+                    if t >= 2:
+                        _max_into(tmp, x[n, c, i0 + kd * dd, i1 + kh * dh])
+                    t += 1
+            _hpass_max(yr, tmp, buf, fill, bw, lw, hw, dw, kw_full, sw, a, b)
 
 
 @nb.njit(inline="always")
