@@ -122,3 +122,17 @@ def test_channels_last_max_many_taps(dtype: str, window, strides, padding, dilat
         x.reshape(-1)[::97] = np.nan
     check_op(OPS["max_pool"], x, window, strides, padding, dilation=dilation)
     check_op(OPS["adaptive_max_pool"], x, (3, 2))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16", "uint8"])
+@pytest.mark.parametrize("window, strides, padding", [
+    (8, 8, "valid"), ((8, 9), 2, "same"), (9, 3, 4), ((3, 10), (2, 3), "same")])
+def test_channels_last_wide_means_and_norms(dtype: str, window, strides, padding) -> None:
+    # windows eight or more wide sum a whole row of outputs per sweep of an input row, four taps
+    # per pass for the mean and L2
+    x = make_input((2, 20, 21, 5), dtype, 14)
+    check_op(OPS["avg_pool"], x, window, strides, padding)
+    check_op(OPS["avg_pool"], x, window, strides, padding, count_include_pad=True)
+    check_op(OPS["lp_pool"], x, 2, window, strides, padding)
+    check_op(OPS["lp_pool"], x, 3, window, strides, padding)
+    check_op(OPS["adaptive_avg_pool"], x, (3, 2))

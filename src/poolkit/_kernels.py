@@ -698,6 +698,19 @@ def _accum2(acc, x0, x1, mode):
 
 
 @nb.njit(inline="always")
+def _accum4(acc, x0, x1, x2, x3, mode):
+    """acc += the terms of x0..x3, added in that order in one pass: the mean (mode 0) and L2
+    (mode 2) only."""
+    if mode == 0:
+        for i in range(acc.shape[0]):
+            acc[i] = (((acc[i] + _tof(x0[i])) + _tof(x1[i])) + _tof(x2[i])) + _tof(x3[i])
+    else:
+        for i in range(acc.shape[0]):
+            a, b, c, d = _tof(x0[i]), _tof(x1[i]), _tof(x2[i]), _tof(x3[i])
+            acc[i] = (((acc[i] + a * a) + b * b) + c * c) + d * d
+
+
+@nb.njit(inline="always")
 def _accum3(acc, x0, x1, x2):
     """acc = ((0 + x0) + x1) + x2 (the mean's running sum of three taps in one pass)."""
     for i in range(acc.shape[0]):
@@ -753,6 +766,32 @@ def sum_cl(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, cd, ch
                     i2 = bw[ow]
                     _mean_pow2(y[n, od, oh, ow], x[n, d0, h0, i2 + w0], x[n, d1, h1, i2 + w1],
                                x[n, d2, h2, i2 + w2], x[n, d3, h3, i2 + w3], taps, r)
+        if kw_full >= 8:
+            # wide windows (adaptive ones): window rows outer, outputs inner, as in max_cl (the
+            # sums in float64 rows, one per output; each still adds its taps in row-major order)
+            accs = np.zeros((OW, C), np.float64)
+            for r in range(nd * nh):
+                kd, kh = r // nh, r % nh
+                xr = x[n, i0 + kd * dd, i1 + kh * dh]
+                for ow in range(OW):
+                    if lo <= ow < hi:
+                        continue
+                    av = accs[ow]
+                    nw = hw[ow] - lw[ow]
+                    i2 = bw[ow] + lw[ow] * dw
+                    k = 0
+                    if mode == 0 or mode == 2:
+                        while k + 4 <= nw:
+                            _accum4(av, xr[i2 + k * dw], xr[i2 + (k + 1) * dw],
+                                    xr[i2 + (k + 2) * dw], xr[i2 + (k + 3) * dw], mode)
+                            k += 4
+                    while k < nw:
+                        _accum(av, xr[i2 + k * dw], mode, p)
+                        k += 1
+            for ow in range(OW):
+                if not lo <= ow < hi:
+                    _finish_row(y[n, od, oh, ow], accs[ow], mode, p, cd[od] * ch[oh] * cw[ow])
+            continue
         for ow in range(OW):
             if lo <= ow < hi:
                 continue
