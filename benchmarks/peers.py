@@ -299,9 +299,11 @@ class TensorFlowPeer(Peer):
             with tf.GradientTape() as tape:
                 tape.watch(t)
                 y = fn(t)
-            return tape.gradient(y, t, output_gradients=d)
+            # the forward result is returned too: a graph that returned only the gradient would
+            # drop the forward pass of an average (AvgPoolGrad needs only the input's shape)
+            return tape.gradient(y, t, output_gradients=d), y
 
-        return Prepared(lambda: fb(xt, dyt), lambda r: r.numpy(), note)
+        return Prepared(lambda: fb(xt, dyt), lambda r: r[0].numpy(), note)
 
 
 # --------------------------------------------------------------------- ONNX Runtime
@@ -446,10 +448,16 @@ class JaxPeer(Peer):
 
         @jax.jit
         def fb(t, d):
-            _, pull = jax.vjp(fn, t)
-            return pull(d)[0]
+            # the forward result is returned too: a compiled graph that returned only the
+            # gradient would drop the forward pass of an average (its gradient needs only shapes)
+            y, pull = jax.vjp(fn, t)
+            return y, pull(d)[0]
 
-        return Prepared(lambda: fb(xj, dyj).block_until_ready(), np.asarray, note)
+        def run():
+            y, dx = fb(xj, dyj)
+            return dx.block_until_ready(), y.block_until_ready()
+
+        return Prepared(run, lambda r: np.asarray(r[0]), note)
 
 
 # --------------------------------------------------------------------- NumPy
