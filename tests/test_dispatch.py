@@ -114,9 +114,9 @@ def test_max_with_one_nan(dtype: str, shape: tuple, window, fmt: str) -> None:
     (8, 8, "valid", 1), (9, 3, 4, 1), ((8, 9), 2, "same", 1), (8, 3, "valid", 2),
     ((3, 10), (2, 3), "same", 1), (5, 5, "valid", 1), (3, 2, 1, 1), (6, 1, "same", 1)])
 def test_channels_last_max_many_taps(dtype: str, window, strides, padding, dilation) -> None:
-    # windows of more than eight taps fold four taps per pass (wide ones sweep each input row
-    # once for a whole row of outputs), in the taps' row-major order, with ties, a lone NaN
-    # and padded edges
+    # windows of more than eight taps, taken in row-major order (windows eight or more wide
+    # sweep each input row once for a whole row of outputs), with ties, a lone NaN and padded
+    # edges
     x = make_input((2, 20, 21, 5), dtype, 13, ties=True)
     if x.dtype.kind == "f":
         x.reshape(-1)[::97] = np.nan

@@ -407,31 +407,6 @@ def _max4(dst, x0, x1, x2, x3):
 
 
 @nb.njit(inline="always")
-def _step(kd, kh, kw, nh, nw):
-    """The tap after (kd, kh, kw) in row-major order of a window of nh rows of nw taps."""
-    if kw + 1 < nw:
-        return kd, kh, kw + 1
-    if kh + 1 < nh:
-        return kd, kh + 1, 0
-    return kd + 1, 0, 0
-
-
-@nb.njit(inline="always")
-def _max_into4(dst, x0, x1, x2, x3):
-    """dst = the running maximum of dst, x0..x3 in that order, NaN-blind first as _max4 (a
-    redo with _up after the NaN-blind pass still gives _up's result: that pass only ever kept
-    dst's NaN or took a value that is not NaN)."""
-    nan = False
-    for i in range(dst.shape[0]):
-        m, a, b, c, d = dst[i], x0[i], x1[i], x2[i], x3[i]
-        dst[i] = _fast(_fast(_fast(_fast(m, a), b), c), d)
-        nan |= _isnan(m) | _isnan(a) | _isnan(b) | _isnan(c) | _isnan(d)
-    if nan:
-        for i in range(dst.shape[0]):
-            dst[i] = _up(_up(_up(_up(dst[i], x0[i]), x1[i]), x2[i]), x3[i])
-
-
-@nb.njit(inline="always")
 def _max8(dst, x0, x1, x2, x3, x4, x5, x6, x7):
     """dst = the running maximum of x0..x7 in that order (repeated taps do not change it)."""
     nan = False
@@ -456,8 +431,9 @@ def _max2(dst, x0, x1):
 
 @nb.njit(**_OPTS)
 def max_cl(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw):
-    """Max without indices, channels-last: each output's taps folded over C (vectorised), up
-    to four taps per pass (eight for the 5-8 tap windows inside the input)."""
+    """Max without indices, channels-last: each output's taps folded over C (vectorised): a
+    window of up to four taps in one pass (eight inside the input), else the first two in one
+    pass and one per tap."""
     N, D, H, W, C = x.shape
     OD, OH, OW = y.shape[1], y.shape[2], y.shape[3]
     kw_full, a, b = _full_run(lw, hw)
@@ -490,11 +466,11 @@ def max_cl(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw):
                 _max8(y[n, od, oh, ow], x[n, d0, h0, i2 + w0], x[n, d1, h1, i2 + w1],
                       x[n, d2, h2, i2 + w2], x[n, d3, h3, i2 + w3], x[n, d4, h4, i2 + w4],
                       x[n, d5, h5, i2 + w5], x[n, d6, h6, i2 + w6], x[n, d7, h7, i2 + w7])
-        if kw_full >= 8:
+        if kw_full >= 8 and OW > 1:
             # wide windows (adaptive ones): window rows outer, outputs inner, so that each
-            # input row is swept once while this row of outputs stays in cache; four taps per
-            # pass, each output still taking its taps in row-major order (a short group
-            # repeats its last tap, which changes nothing)
+            # input row is swept once while this row of outputs stays in cache (each output
+            # still takes its taps in row-major order; a single output, global pooling, gains
+            # nothing from it)
             for r in range(max(nd * nh, 1)):
                 kd, kh = r // max(nh, 1), r % max(nh, 1)
                 xr = x[n, min(i0 + kd * dd, D - 1), min(i1 + kh * dh, H - 1)]
@@ -508,15 +484,10 @@ def max_cl(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw):
                             yv[i] = fill
                         continue
                     i2 = bw[ow] + lw[ow] * dw
-                    for k in range(0, nw, 4):
-                        p0 = i2 + k * dw
-                        p1 = i2 + min(k + 1, nw - 1) * dw
-                        p2 = i2 + min(k + 2, nw - 1) * dw
-                        p3 = i2 + min(k + 3, nw - 1) * dw
-                        if r == 0 and k == 0:
-                            _max4(yv, xr[p0], xr[p1], xr[p2], xr[p3])
-                        else:
-                            _max_into4(yv, xr[p0], xr[p1], xr[p2], xr[p3])
+                    if r == 0:
+                        _copy(yv, xr[i2])
+                    for k in range(1 if r == 0 else 0, nw):
+                        _max_into(yv, xr[i2 + k * dw])
         else:
             for ow in range(OW):
                 if lo <= ow < hi:
@@ -533,25 +504,15 @@ def max_cl(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw):
                     xa, xb, xc, xe = _taps4(x, n, i0, i1, i2, nh, nw, dd, dh, dw, taps)
                     _max4(yv, xa, xb, xc, xe)
                     continue
-                # the first four taps in one pass, then four per pass (the last one repeated in
-                # a short group)
-                k0 = _step(0, 0, 0, nh, nw)
-                k1 = _step(k0[0], k0[1], k0[2], nh, nw)
-                k2 = _step(k1[0], k1[1], k1[2], nh, nw)
-                _max4(yv, x[n, i0, i1, i2],
-                      x[n, i0 + k0[0] * dd, i1 + k0[1] * dh, i2 + k0[2] * dw],
-                      x[n, i0 + k1[0] * dd, i1 + k1[1] * dh, i2 + k1[2] * dw],
-                      x[n, i0 + k2[0] * dd, i1 + k2[1] * dh, i2 + k2[2] * dw])
-                ka = _step(k2[0], k2[1], k2[2], nh, nw)
-                for t in range(4, taps, 4):
-                    kb = _step(ka[0], ka[1], ka[2], nh, nw) if t + 1 < taps else ka
-                    kc = _step(kb[0], kb[1], kb[2], nh, nw) if t + 2 < taps else kb
-                    ke = _step(kc[0], kc[1], kc[2], nh, nw) if t + 3 < taps else kc
-                    _max_into4(yv, x[n, i0 + ka[0] * dd, i1 + ka[1] * dh, i2 + ka[2] * dw],
-                               x[n, i0 + kb[0] * dd, i1 + kb[1] * dh, i2 + kb[2] * dw],
-                               x[n, i0 + kc[0] * dd, i1 + kc[1] * dh, i2 + kc[2] * dw],
-                               x[n, i0 + ke[0] * dd, i1 + ke[1] * dh, i2 + ke[2] * dw])
-                    ka = _step(ke[0], ke[1], ke[2], nh, nw)
+                j0, j1, j2 = _second_tap(i0, i1, i2, nh, nw, dd, dh, dw)
+                _max2(yv, x[n, i0, i1, i2], x[n, j0, j1, j2])  # the first two taps in one pass
+                t = 0
+                for kd in range(nd):
+                    for kh in range(nh):
+                        for kw in range(nw):
+                            if t >= 2:
+                                _max_into(yv, x[n, i0 + kd * dd, i1 + kh * dh, i2 + kw * dw])
+                            t += 1
 
 
 @nb.njit(inline="always")
@@ -766,7 +727,7 @@ def sum_cl(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, cd, ch
                     i2 = bw[ow]
                     _mean_pow2(y[n, od, oh, ow], x[n, d0, h0, i2 + w0], x[n, d1, h1, i2 + w1],
                                x[n, d2, h2, i2 + w2], x[n, d3, h3, i2 + w3], taps, r)
-        if kw_full >= 8:
+        if kw_full >= 8 and OW > 1:
             # wide windows (adaptive ones): window rows outer, outputs inner, as in max_cl (the
             # sums in float64 rows, one per output; each still adds its taps in row-major order)
             accs = np.zeros((OW, C), np.float64)
