@@ -121,9 +121,8 @@ def max_reduce(x: np.ndarray, win: Windows, cl: bool, want_idx: bool):
             launch(K.argmax_cf_rows, x.size, to5(xk, cl), to5(yk, cl), to5(idx, cl),
                    *_geom(win), *_row(win))
         elif _tiles(win):
-            g = _geom(win)
             launch(K.max_cf_tiles, x.size, to5(xk, cl), to5(yk, cl), _fill(xk.dtype),
-                   *g[:6], *g[9:11])
+                   *_geom(win))
         else:
             launch(K.max_cf_rows, x.size, to5(xk, cl), to5(yk, cl), _fill(xk.dtype),
                    *_geom(win), *_row(win))

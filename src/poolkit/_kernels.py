@@ -309,12 +309,16 @@ def _second_tap(i0, i1, i2, nh, nw, dd, dh, dw):
 
 
 @nb.njit(inline="always")
+def _unravel3(job, B, C):
+    """(a, b, c) of a parallel job numbered row-major over (A, B, C)."""
+    return job // (B * C), (job // C) % B, job % C
+
+
+@nb.njit(inline="always")
 def _window_rows(job, OD, OH, bd, ld, hd, bh, lh, hh, dd, dh):
     """A channels-last job's output row (n, od, oh), and the real input rows of its windows:
     nd x nh of them, the first at (i0, i1)."""
-    n = job // (OD * OH)
-    od = (job // OH) % OD
-    oh = job % OH
+    n, od, oh = _unravel3(job, OD, OH)
     return (n, od, oh, hd[od] - ld[od], hh[oh] - lh[oh], bd[od] + ld[od] * dd,
             bh[oh] + lh[oh] * dh)
 
@@ -328,13 +332,13 @@ def _tap_at(t, taps, i0, i1, nh, nw, dd, dh, dw):
 
 
 @nb.njit(inline="always")
-def _coords4(i0, i1, nh, nw, dd, dh, dw, taps):
-    """(d, h, w offset) of each of the first (up to four) real taps of a window whose first is
-    at (i0, i1, +0), in row-major order; the last one repeats when there are fewer than four."""
-    d0, h0, w0 = _tap_at(0, taps, i0, i1, nh, nw, dd, dh, dw)
-    d1, h1, w1 = _tap_at(1, taps, i0, i1, nh, nw, dd, dh, dw)
-    d2, h2, w2 = _tap_at(2, taps, i0, i1, nh, nw, dd, dh, dw)
-    d3, h3, w3 = _tap_at(3, taps, i0, i1, nh, nw, dd, dh, dw)
+def _coords4(i0, i1, nh, nw, dd, dh, dw, taps, t0):
+    """(d, h, w offset) of taps t0..t0 + 3 of a window whose first tap is at (i0, i1, +0), in
+    row-major order; the last real tap repeats past the window's end."""
+    d0, h0, w0 = _tap_at(t0, taps, i0, i1, nh, nw, dd, dh, dw)
+    d1, h1, w1 = _tap_at(t0 + 1, taps, i0, i1, nh, nw, dd, dh, dw)
+    d2, h2, w2 = _tap_at(t0 + 2, taps, i0, i1, nh, nw, dd, dh, dw)
+    d3, h3, w3 = _tap_at(t0 + 3, taps, i0, i1, nh, nw, dd, dh, dw)
     return d0, h0, w0, d1, h1, w1, d2, h2, w2, d3, h3, w3
 
 
@@ -361,7 +365,7 @@ def _full_run(lw, hw):
 def _taps4(x, n, i0, i1, i2, nh, nw, dd, dh, dw, taps):
     """The rows over C of the first (up to four) real taps of a channels-last window, in
     row-major order; the last one repeats when there are fewer than four."""
-    d0, h0, w0, d1, h1, w1, d2, h2, w2, d3, h3, w3 = _coords4(i0, i1, nh, nw, dd, dh, dw, taps)
+    d0, h0, w0, d1, h1, w1, d2, h2, w2, d3, h3, w3 = _coords4(i0, i1, nh, nw, dd, dh, dw, taps, 0)
     return (x[n, d0, h0, i2 + w0], x[n, d1, h1, i2 + w1], x[n, d2, h2, i2 + w2],
             x[n, d3, h3, i2 + w3])
 
@@ -446,40 +450,36 @@ def max_cl(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw):
             # first are the same for every output
             lo, hi = a, b
             d0, h0, w0, d1, h1, w1, d2, h2, w2, d3, h3, w3 = _coords4(
-                i0, i1, nh, kw_full, dd, dh, dw, taps)
+                i0, i1, nh, kw_full, dd, dh, dw, taps, 0)
             for ow in range(a, b):
                 i2 = bw[ow]
                 _max4(y[n, od, oh, ow], x[n, d0, h0, i2 + w0], x[n, d1, h1, i2 + w1],
                       x[n, d2, h2, i2 + w2], x[n, d3, h3, i2 + w3])
         elif 5 <= taps <= 8 and b > a:  # 2x2x2 and the like: eight taps in one pass
             lo, hi = a, b
-            d0, h0, w0 = _tap_at(0, taps, i0, i1, nh, kw_full, dd, dh, dw)
-            d1, h1, w1 = _tap_at(1, taps, i0, i1, nh, kw_full, dd, dh, dw)
-            d2, h2, w2 = _tap_at(2, taps, i0, i1, nh, kw_full, dd, dh, dw)
-            d3, h3, w3 = _tap_at(3, taps, i0, i1, nh, kw_full, dd, dh, dw)
-            d4, h4, w4 = _tap_at(4, taps, i0, i1, nh, kw_full, dd, dh, dw)
-            d5, h5, w5 = _tap_at(5, taps, i0, i1, nh, kw_full, dd, dh, dw)
-            d6, h6, w6 = _tap_at(6, taps, i0, i1, nh, kw_full, dd, dh, dw)
-            d7, h7, w7 = _tap_at(7, taps, i0, i1, nh, kw_full, dd, dh, dw)
+            d0, h0, w0, d1, h1, w1, d2, h2, w2, d3, h3, w3 = _coords4(
+                i0, i1, nh, kw_full, dd, dh, dw, taps, 0)
+            d4, h4, w4, d5, h5, w5, d6, h6, w6, d7, h7, w7 = _coords4(
+                i0, i1, nh, kw_full, dd, dh, dw, taps, 4)
             for ow in range(a, b):
                 i2 = bw[ow]
                 _max8(y[n, od, oh, ow], x[n, d0, h0, i2 + w0], x[n, d1, h1, i2 + w1],
                       x[n, d2, h2, i2 + w2], x[n, d3, h3, i2 + w3], x[n, d4, h4, i2 + w4],
                       x[n, d5, h5, i2 + w5], x[n, d6, h6, i2 + w6], x[n, d7, h7, i2 + w7])
-        if kw_full >= 8 and OW > 1:
+        if kw_full >= 8 and OW > 1 and nd * nh > 0:
             # wide windows (adaptive ones): window rows outer, outputs inner, so that each
             # input row is swept once while this row of outputs stays in cache (each output
             # still takes its taps in row-major order; a single output, global pooling, gains
             # nothing from it)
-            for r in range(max(nd * nh, 1)):
-                kd, kh = r // max(nh, 1), r % max(nh, 1)
-                xr = x[n, min(i0 + kd * dd, D - 1), min(i1 + kh * dh, H - 1)]
+            for r in range(nd * nh):
+                kd, kh = r // nh, r % nh
+                xr = x[n, i0 + kd * dd, i1 + kh * dh]
                 for ow in range(OW):
                     if lo <= ow < hi:
                         continue
                     yv = y[n, od, oh, ow]
                     nw = hw[ow] - lw[ow]
-                    if nd * nh * nw == 0:  # no real cell (only possible with exotic dilation)
+                    if nw == 0:  # no real cell (only possible with exotic dilation)
                         for i in range(C):
                             yv[i] = fill
                         continue
@@ -531,9 +531,7 @@ def argmax_cl(x, y, idx, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw):
     N, D, H, W, C = x.shape
     OD, OH, OW = y.shape[1], y.shape[2], y.shape[3]
     for job in prange(N * OD * OH):
-        n = job // (OD * OH)
-        od = (job // OH) % OD
-        oh = job % OH
+        n, od, oh = _unravel3(job, OD, OH)
         for ow in range(OW):
             yv = y[n, od, oh, ow]
             iv = idx[n, od, oh, ow]
@@ -721,7 +719,7 @@ def sum_cl(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, cd, ch
                 # the mean goes straight to y
                 lo, hi = a, b
                 d0, h0, w0, d1, h1, w1, d2, h2, w2, d3, h3, w3 = _coords4(
-                    i0, i1, nh, kw_full, dd, dh, dw, taps)
+                    i0, i1, nh, kw_full, dd, dh, dw, taps, 0)
                 r = 1.0 / div
                 for ow in range(a, b):
                     i2 = bw[ow]
@@ -762,8 +760,7 @@ def sum_cl(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, cd, ch
             if mode == 0 and 1 <= taps <= 4:  # a small mean window (2x2): one pass over C
                 xa, xb, xc, xe = _taps4(x, n, i0, i1, i2, nh, nw, dd, dh, dw, taps)
                 _sum4(acc, xa, xb, xc, xe, taps)
-                div = cd[od] * ch[oh] * cw[ow]
-                _finish_row(y[n, od, oh, ow], acc, mode, p, div)
+                _finish_row(y[n, od, oh, ow], acc, mode, p, cd[od] * ch[oh] * cw[ow])
                 continue
             k = 0  # taps already summed
             if (mode == 0 or mode == 2) and taps >= 2:
@@ -813,9 +810,7 @@ def norm_bwd_cl(dy, dx, x, y, mode, p, pd, od_, ph, oh_, pw, ow_):
     """Lp-norm backward, channels-last gather (each cell sums its windows' terms)."""
     N, D, H, W, C = dx.shape
     for job in prange(N * D * H):
-        n = job // (D * H)
-        i0 = (job // H) % D
-        i1 = job % H
+        n, i0, i1 = _unravel3(job, D, H)
         for i2 in range(W):
             for c in range(C):
                 dx[n, i0, i1, i2, c] = 0.0
@@ -844,9 +839,8 @@ def mean_bwd_cl(dy, dx, fd, fh, fw, pd, od_, ph, oh_, pw, ow_, rows):
     M = OW * C
     nblk = (H + rows - 1) // rows
     for job in prange(N * D * nblk):
-        n = job // (D * nblk)
-        i0 = (job // nblk) % D
-        r0 = (job % nblk) * rows
+        n, i0, blk = _unravel3(job, D, nblk)
+        r0 = blk * rows
         v = np.empty((OW, C), np.float64)
         vf = v.reshape(M)
         for i1 in range(r0, min(H, r0 + rows)):
@@ -928,9 +922,7 @@ def norm_bwd_cf(dy, dx, x, y, mode, p, pd, od_, ph, oh_, pw, ow_):
     """Lp-norm backward, channels-first gather (each cell sums its windows' terms)."""
     N, C, D, H, W = dx.shape
     for job in prange(N * C * D):
-        n = job // (C * D)
-        c = (job // D) % C
-        i0 = job % D
+        n, c, i0 = _unravel3(job, C, D)
         for i1 in range(H):
             for i2 in range(W):
                 acc = 0.0
@@ -1126,16 +1118,15 @@ def _tile_max(yr, r0, r1, r2, r3, k):
 
 
 @nb.njit(**_OPTS)
-def max_cf_tiles(x, y, fill, bd, ld, hd, bh, lh, hh, dd, dh):
+def max_cf_tiles(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw):
     """Max, channels-first, for windows two wide at stride 2 that tile every row from its start
-    (2x2/2, 2x2x2/2, 3x2/2, 1-D 2/2) with at most four real rows each: each output straight from
-    its input rows (the folded-row path's comparisons, in its order, without the folded row)."""
+    (2x2/2, 2x2x2/2, 3x2/2, 1-D 2/2) with at most four real rows each (the engine's ``_tiles``;
+    the W tables and dw are then implied): each output straight from its input rows (the
+    folded-row path's comparisons, in its order, without the folded row)."""
     N, C, D, H, W = x.shape
     OD, OH, OW = y.shape[2], y.shape[3], y.shape[4]
     for job in prange(N * C * OD):
-        n = job // (C * OD)
-        c = (job // OD) % C
-        od = job % OD
+        n, c, od = _unravel3(job, C, OD)
         xc = x[n, c]
         yc = y[n, c, od]
         nd = hd[od] - ld[od]
@@ -1151,7 +1142,7 @@ def max_cf_tiles(x, y, fill, bd, ld, hd, bh, lh, hh, dd, dh):
             if nh != tile_nh:  # (d, h) offsets of the rows from the first; one row repeats
                 tile_nh = nh
                 e0, f0, _, e1, f1, _, e2, f2, _, e3, f3, _ = _coords4(0, 0, nh, 1, dd, dh, 0,
-                                                                     nd * nh)
+                                                                     nd * nh, 0)
             i1 = bh[oh] + lh[oh] * dh
             _tile_max(yc[oh], xc[i0 + e0, i1 + f0], xc[i0 + e1, i1 + f1], xc[i0 + e2, i1 + f2],
                       xc[i0 + e3, i1 + f3], max(nd * nh, 2))
@@ -1163,9 +1154,7 @@ def max_cf_rows(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw_f
     OD, OH, OW = y.shape[2], y.shape[3], y.shape[4]
     a, b = _interior(bw, lw, hw, kw_full)
     for job in prange(N * C * OD):
-        n = job // (C * OD)
-        c = (job // OD) % C
-        od = job % OD
+        n, c, od = _unravel3(job, C, OD)
         tmp = np.empty(W, x.dtype)
         buf = np.empty(W, x.dtype)
         nd = hd[od] - ld[od]
@@ -1351,9 +1340,7 @@ def argmax_cf_rows(x, y, idx, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw
     OD, OH, OW = y.shape[2], y.shape[3], y.shape[4]
     a, b = _interior(bw, lw, hw, kw_full)
     for job in prange(N * C * OD):
-        n = job // (C * OD)
-        c = (job // OD) % C
-        od = job % OD
+        n, c, od = _unravel3(job, C, OD)
         rv = np.empty(OW, x.dtype)
         ri = np.empty(OW, np.int64)
         bv = np.empty(W, x.dtype)
@@ -1405,9 +1392,7 @@ def sum_cf_rows(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, c
     direct = mode == 0 and b > a and dw == 1 and (kw_full == 2 or kw_full == 3) and \
         sw <= 2 and x.itemsize != 2
     for job in prange(N * C * OD):
-        n = job // (C * OD)
-        c = (job // OD) % C
-        od = job % OD
+        n, c, od = _unravel3(job, C, OD)
         tmp = np.empty(W, np.float64)
         acc = np.empty(OW, np.float64)
         buf = np.empty(W, np.float64)
@@ -1618,9 +1603,7 @@ def bwd_tiles_cl(dy, idx, dx, fd, fh, fw, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd
     N, D, H, W, C = dx.shape
     OD, OH, OW = dy.shape[1], dy.shape[2], dy.shape[3]
     for job in prange(N * OD * OH):
-        n = job // (OD * OH)
-        od = (job // OH) % OD
-        oh = job % OH
+        n, od, oh = _unravel3(job, OD, OH)
         for ow in range(OW):
             g = dy[n, od, oh, ow]
             ix = idx[n, od, oh, ow] if is_max else idx[0, 0, 0, 0]
