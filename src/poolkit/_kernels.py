@@ -1552,6 +1552,39 @@ def global_max_planes(x, y, chunks):
             y[i] = best
 
 
+@nb.njit(inline="always")
+def _lane_sums(lanes, xr, full, mode, p):
+    """lanes[j] += term(xr[s0 + j]) over the blocks s0 of xr[:full]. The mean and L2 have their
+    own loops (mode tested once, not per block), which keep the lanes in registers."""
+    if mode == 0:
+        for s0 in range(0, full, _LANES):
+            xs = xr[s0:s0 + _LANES]
+            for j in range(_LANES):
+                lanes[j] += _tof(xs[j])
+    elif mode == 2:
+        for s0 in range(0, full, _LANES):
+            xs = xr[s0:s0 + _LANES]
+            for j in range(_LANES):
+                v = _tof(xs[j])
+                lanes[j] += v * v
+    else:
+        for s0 in range(0, full, _LANES):
+            _accum(lanes, xr[s0:s0 + _LANES], mode, p)
+
+
+@nb.njit(inline="always")
+def _finish(acc, mode, p, div):
+    """One value of :func:`_finish_row` (a division where that uses an exact reciprocal: the
+    same result)."""
+    if mode == 0:
+        return acc / div
+    if mode == 2:
+        return np.sqrt(acc)
+    if mode == 1:
+        return acc ** (1.0 / p)
+    return acc
+
+
 @nb.njit(**_OPTS)
 def global_sum_planes(x, y, mode, p, div, chunks):
     """y[p] = mean (sum / div) or Lp norm of x[p, :], accumulated in float64 lanes."""
@@ -1564,8 +1597,7 @@ def global_sum_planes(x, y, mode, p, div, chunks):
         for i in range(lo, hi):
             xr = x[i]
             _zero(lanes)
-            for s0 in range(0, full, _LANES):
-                _accum(lanes, xr[s0:s0 + _LANES], mode, p)
+            _lane_sums(lanes, xr, full, mode, p)
             _zero(tail)
             for s in range(full, S):
                 _accum(tail, xr[s:s + 1], mode, p)
@@ -1576,8 +1608,7 @@ def global_sum_planes(x, y, mode, p, div, chunks):
                     acc = v if (v > acc or v != v) else acc
                 else:
                     acc += v
-            tail[0] = acc
-            _finish_row(y[i:i + 1], tail, mode, p, div)
+            _put(y, i, _finish(acc, mode, p, div))
 
 
 @nb.njit(inline="always")
