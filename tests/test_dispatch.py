@@ -136,3 +136,18 @@ def test_channels_last_wide_means_and_norms(dtype: str, window, strides, padding
     check_op(OPS["lp_pool"], x, 2, window, strides, padding)
     check_op(OPS["lp_pool"], x, 3, window, strides, padding)
     check_op(OPS["adaptive_avg_pool"], x, (3, 2))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "uint8", "float16"])
+@pytest.mark.parametrize("shape, window, padding", [
+    ((2, 7, 12, 9), (2, 2), "valid"), ((2, 7, 12, 9), (2, 2), "same"),
+    ((2, 7, 12, 9), (2, 3), "same"), ((2, 7, 12, 9), (2, 3), ((1, 0), (2, 1))),
+    ((2, 7, 12, 9), (3, 3), "same"), ((2, 7, 12, 9), (3, 2), 1),
+    ((1, 4, 6, 7, 3), (2, 1, 2), "same"), ((1, 4, 6, 7, 3), (1, 2, 3), "valid")])
+def test_channels_last_two_row_means(dtype: str, shape: tuple, window, padding) -> None:
+    # stride-1 means over two input rows (3x3 windows at the top and bottom edges too) are
+    # taken straight from the two rows, and only the edge outputs' columns are folded
+    x = make_input(shape, dtype, 15)
+    check_op(OPS["avg_pool"], x, window, 1, padding)
+    check_op(OPS["avg_pool"], x, window, 1, padding, count_include_pad=True)
+    check_op(OPS["avg_pool"], x, window, 1, padding, divisor_override=3)

@@ -127,6 +127,11 @@ def _put(a, i, v):  # the Python version (NUMBA_DISABLE_JIT)
         a[i] = v
 
 
+def _is_half(a):  # the Python version (NUMBA_DISABLE_JIT)
+    """Whether array `a` holds float16 bits (a compile-time constant when compiled)."""
+    return a.dtype == np.uint16
+
+
 def _scratch(n, dtype):  # the Python version (NUMBA_DISABLE_JIT)
     """Scratch of a small compile-time size n (a literal), on the stack when compiled: the
     compiler then knows that it aliases no array argument and can keep it in registers (a heap
@@ -200,7 +205,7 @@ if not _NOJIT:
 
         return types.uint16(v), codegen
 
-    def _is_half(t):
+    def _half_type(t):
         return isinstance(t, types.Integer) and t.bitwidth == 16 and not t.signed
 
     if HARDWARE_HALF:
@@ -256,23 +261,28 @@ if not _NOJIT:
 
     @overload(_better)
     def _better_ol(v, b):
-        return _better_half if _is_half(v) else _better_num
+        return _better_half if _half_type(v) else _better_num
 
     @overload(_gt)
     def _gt_ol(v, b):
-        return _gt_half if _is_half(v) else _gt_num
+        return _gt_half if _half_type(v) else _gt_num
 
     @overload(_isnan)
     def _isnan_ol(v):
-        return _isnan_half if _is_half(v) else _isnan_num
+        return _isnan_half if _half_type(v) else _isnan_num
 
     @overload(_tof)
     def _tof_ol(v):
-        return _tof_half if _is_half(v) else _tof_num
+        return _tof_half if _half_type(v) else _tof_num
 
     @overload(_put)
     def _put_ol(a, i, v):
-        return _put_half if _is_half(a.dtype) else _put_num
+        return _put_half if _half_type(a.dtype) else _put_num
+
+    @overload(_is_half)
+    def _is_half_ol(a):
+        half = _half_type(a.dtype)
+        return lambda a: half
 
     @intrinsic
     def _stack_ptr(typingctx, n, dtype):
@@ -1195,44 +1205,92 @@ def _combine(acc, t, mode):
             acc[i] += t[i]
 
 
+@nb.njit(inline="always")
+def _fold_rows(flat, x, n, i0, i1, nd, nh, dd, dh, mode, p, lo, hi):
+    """flat[lo:hi] = the terms of the window's nd*nh input rows (flat (W*C) rows) summed from +0
+    in row order (three or two rows per pass for the mean, two for L2)."""
+    W, C = x.shape[3], x.shape[4]
+    out = flat[lo:hi]
+    k = 0  # rows already folded
+    if mode == 0 and nh >= 3:
+        _accum3(out, x[n, i0, i1].reshape(W * C)[lo:hi], x[n, i0, i1 + dh].reshape(W * C)[lo:hi],
+                x[n, i0, i1 + 2 * dh].reshape(W * C)[lo:hi])
+        k = 3
+    elif (mode == 0 or mode == 2) and nd * nh >= 2:
+        j0, j1, _ = _second_tap(i0, i1, 0, nh, 1, dd, dh, 0)
+        _accum2(out, x[n, i0, i1].reshape(W * C)[lo:hi], x[n, j0, j1].reshape(W * C)[lo:hi],
+                mode)
+        k = 2
+    else:
+        _zero(out)
+    t = 0
+    for kd in range(nd):
+        for kh in range(nh):
+            if t >= k:
+                _accum(out, x[n, i0 + kd * dd, i1 + kh * dh].reshape(W * C)[lo:hi], mode, p)
+            t += 1
+
+
+@nb.njit(inline="always")
+def _mean_rows(yf, r0, r1, s, k, div):
+    """yf[j] = the mean of k (2 or 3) column sums s apart, each the sum from +0 of two rows:
+    what _fold_rows and _mean_flat compute, in the same order, without the folded row (dividing
+    by a power of two equals multiplying by its reciprocal)."""
+    if k == 3:
+        for j in range(yf.shape[0]):
+            c0 = (0.0 + _tof(r0[j])) + _tof(r1[j])
+            c1 = (0.0 + _tof(r0[j + s])) + _tof(r1[j + s])
+            c2 = (0.0 + _tof(r0[j + 2 * s])) + _tof(r1[j + 2 * s])
+            _put(yf, j, ((c0 + c1) + c2) / div)
+    else:
+        for j in range(yf.shape[0]):
+            c0 = (0.0 + _tof(r0[j])) + _tof(r1[j])
+            c1 = (0.0 + _tof(r0[j + s])) + _tof(r1[j + s])
+            _put(yf, j, (c0 + c1) / div)
+
+
 @nb.njit(**_OPTS)
 def sum_cl_rows(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, cd, ch, cw,
                 kw_full, sw):
     """Channels-last mean/Lp for overlapping windows along W: the window's input rows are folded
     into one (W, C) float64 row once (two or three rows per pass), then each output sums its kw
     row cells. For a mean with 2 or 3 taps at stride 1, the outputs whose windows lie inside the
-    row (one divisor) are one flat pass over (W, C)."""
+    row (one divisor) are one flat pass over (W, C); over two input rows that pass reads them
+    directly, and only the edge outputs' columns are folded."""
     N, D, H, W, C = x.shape
     OD, OH, OW = y.shape[1], y.shape[2], y.shape[3]
     a, b = _interior(bw, lw, hw, kw_full)
     flat_ok = mode == 0 and sw == 1 and dw == 1 and (kw_full == 2 or kw_full == 3) and b > a
     for ow in range(a, b):
         flat_ok = flat_ok and cw[ow] == cw[a]
+    # the columns the edge outputs (those outside [a, b)) read, on each side
+    left = 0
+    right = W
+    for ow in range(OW):
+        if ow < a:
+            left = max(left, bw[ow] + (hw[ow] - 1) * dw + 1)
+        elif ow >= b and hw[ow] > lw[ow]:
+            right = min(right, bw[ow] + lw[ow] * dw)
     for job in prange(N * OD * OH):
         n, od, oh, nd, nh, i0, i1 = _window_rows(job, OD, OH, bd, ld, hd, bh, lh, hh, dd, dh)
         tmp = np.empty((W, C), np.float64)
         flat = tmp.reshape(W * C)
-        k = 0  # rows already folded
-        if mode == 0 and nh >= 3:
-            _accum3(flat, x[n, i0, i1].reshape(W * C), x[n, i0, i1 + dh].reshape(W * C),
-                    x[n, i0, i1 + 2 * dh].reshape(W * C))
-            k = 3
-        elif (mode == 0 or mode == 2) and nd * nh >= 2:
-            j0, j1, _ = _second_tap(i0, i1, 0, nh, 1, dd, dh, 0)
-            _accum2(flat, x[n, i0, i1].reshape(W * C), x[n, j0, j1].reshape(W * C), mode)
-            k = 2
-        else:
-            _zero(flat)
-        t = 0
-        for kd in range(nd):
-            for kh in range(nh):
-                if t >= k:
-                    _accum(flat, x[n, i0 + kd * dd, i1 + kh * dh].reshape(W * C), mode, p)
-                t += 1
         f = cd[od] * ch[oh]
-        if flat_ok:
-            _mean_flat(y[n, od, oh].reshape(OW * C)[a * C:b * C], flat[bw[a] * C:], C, kw_full,
-                       f * cw[a])
+        if flat_ok and nd * nh == 2 and not _is_half(x):
+            # two input rows: the interior straight from them (four or six conversions per
+            # output cost less than writing and reading a folded float64 row; not for float16,
+            # whose conversions cost twice as much), and only the edges' columns folded
+            o = bw[a] * C
+            j0, j1, _ = _second_tap(i0, i1, 0, nh, 1, dd, dh, 0)
+            _mean_rows(y[n, od, oh].reshape(OW * C)[a * C:b * C], x[n, i0, i1].reshape(W * C)[o:],
+                       x[n, j0, j1].reshape(W * C)[o:], C, kw_full, f * cw[a])
+            _fold_rows(flat, x, n, i0, i1, nd, nh, dd, dh, mode, p, 0, left * C)
+            _fold_rows(flat, x, n, i0, i1, nd, nh, dd, dh, mode, p, right * C, W * C)
+        else:
+            _fold_rows(flat, x, n, i0, i1, nd, nh, dd, dh, mode, p, 0, W * C)
+            if flat_ok:
+                _mean_flat(y[n, od, oh].reshape(OW * C)[a * C:b * C], flat[bw[a] * C:], C,
+                           kw_full, f * cw[a])
         acc = np.empty(C, np.float64)
         for ow in range(OW):
             if flat_ok and a <= ow < b:
