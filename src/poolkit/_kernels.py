@@ -482,8 +482,8 @@ def max_cl(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw):
             # still takes its taps in row-major order; a single output, global pooling, gains
             # nothing from it)
             for r in range(nd * nh):
-                kd, kh = r // nh, r % nh
-                xr = x[n, i0 + kd * dd, i1 + kh * dh]
+                d, h, _ = _tap_at(r, nd * nh, i0, i1, nh, 1, dd, dh, 0)  # the r-th window row
+                xr = x[n, d, h]
                 for ow in range(OW):
                     if lo <= ow < hi:
                         continue
@@ -740,8 +740,8 @@ def sum_cl(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, cd, ch
             # sums in float64 rows, one per output; each still adds its taps in row-major order)
             accs = np.zeros((OW, C), np.float64)
             for r in range(nd * nh):
-                kd, kh = r // nh, r % nh
-                xr = x[n, i0 + kd * dd, i1 + kh * dh]
+                d, h, _ = _tap_at(r, nd * nh, i0, i1, nh, 1, dd, dh, 0)  # the r-th window row
+                xr = x[n, d, h]
                 for ow in range(OW):
                     if lo <= ow < hi:
                         continue
