@@ -132,6 +132,10 @@ def _is_half(a):  # the Python version (NUMBA_DISABLE_JIT)
     return a.dtype == np.uint16
 
 
+def _prefetch(a, i):  # the Python version (NUMBA_DISABLE_JIT): a hint, nothing to do
+    """Ask the CPU to start loading the cache line of a[i] (a 1-D array) into its caches."""
+
+
 def _scratch(n, dtype):  # the Python version (NUMBA_DISABLE_JIT)
     """Scratch of a small compile-time size n (a literal), on the stack when compiled: the
     compiler then knows that it aliases no array argument and can keep it in registers (a heap
@@ -298,6 +302,31 @@ if not _NOJIT:
             return cgutils.alloca_once(builder, ty, size=count)
 
         return types.CPointer(dtype.dtype)(n, dtype), codegen
+
+    @intrinsic
+    def _prefetch_nb(typingctx, a, i):
+        """llvm.prefetch (read, keep in all cache levels) of the address of a[i]."""
+        if not (isinstance(a, types.Array) and a.ndim == 1 and isinstance(i, types.Integer)):
+            return None
+
+        def codegen(context, builder, sig, args):
+            ary = context.make_array(sig.args[0])(context, builder, args[0])
+            ptr = cgutils.get_item_pointer(context, builder, sig.args[0], ary, [args[1]],
+                                           wraparound=False)
+            i8p = _ir.PointerType(_ir.IntType(8))
+            i32 = _ir.IntType(32)
+            fn = cgutils.get_or_insert_function(
+                builder.module, _ir.FunctionType(_ir.VoidType(), [i8p, i32, i32, i32]),
+                "llvm.prefetch")  # the unsuffixed name: LLVM upgrades it for its pointer type
+            builder.call(fn, [builder.bitcast(ptr, i8p), _ir.Constant(i32, 0),
+                              _ir.Constant(i32, 3), _ir.Constant(i32, 1)])
+            return context.get_dummy_value()
+
+        return types.none(a, i), codegen
+
+    @overload(_prefetch)
+    def _prefetch_ol(a, i):
+        return lambda a, i: _prefetch_nb(a, i)
 
     @overload(_scratch)
     def _scratch_ol(n, dtype):
@@ -687,7 +716,7 @@ def _accum3(acc, x0, x1, x2):
 
 
 @nb.njit(inline="always")
-def _mean_flat(yf, t, step, k, div):
+def _mean_block(yf, t, step, k, div):
     """yf[j] = (t[j] + t[j + step] (+ t[j + 2*step])) / div for k = 2 or 3 folded taps."""
     if math.frexp(div)[0] == 0.5:  # a power of two: multiplying by 1/div is exact
         r = 1.0 / div
@@ -703,6 +732,26 @@ def _mean_flat(yf, t, step, k, div):
     else:
         for j in range(yf.shape[0]):
             _put(yf, j, (t[j] + t[j + step] + t[j + 2 * step]) / div)
+
+
+_PREFETCH_BLOCK = 128  # outputs per block of _mean_flat; 256 and 64 measured slower
+
+
+@nb.njit(inline="always")
+def _mean_flat(yf, t, step, k, div, nxt):
+    """_mean_block over yf in blocks; before each block, the cache lines of the same stretch of
+    `nxt` (the input row the next job reads from memory) are prefetched. The division-bound
+    pass keeps the memory busy that way, and the next fold finds its new row in cache (the
+    hardware prefetcher does not run that far ahead of these short row streams)."""
+    n = yf.shape[0]
+    line = max(1, 64 // nxt.itemsize)  # elements per 64-byte cache line
+    for j0 in range(0, n, _PREFETCH_BLOCK):
+        e = min(j0 + _PREFETCH_BLOCK, n)
+        for q in range(j0, min(e, nxt.shape[0]), line):
+            _prefetch(nxt, q)
+        _mean_block(yf[j0:e], t[j0:], step, k, div)
+    for q in range(n, nxt.shape[0], line):
+        _prefetch(nxt, q)
 
 
 @nb.njit(**_OPTS)
@@ -1249,6 +1298,22 @@ def _mean_rows(yf, r0, r1, s, k, div):
             _put(yf, j, (c0 + c1) / div)
 
 
+@nb.njit(inline="always")
+def _next_row(x, job, OD, OH, bd, ld, hd, bh, lh, hh, dd, dh):
+    """The (W*C) input row that the job after `job` reads last: with overlapping windows along H
+    (or D), the one it does not share with `job`; empty when there is no next job or its
+    window has no real rows."""
+    N, W, C = x.shape[0], x.shape[3], x.shape[4]
+    flat = x.reshape(x.size)
+    if job + 1 >= N * OD * OH:
+        return flat[:0]
+    n, _, _, nd, nh, i0, i1 = _window_rows(job + 1, OD, OH, bd, ld, hd, bh, lh, hh, dd, dh)
+    if nd <= 0 or nh <= 0:
+        return flat[:0]
+    start = ((n * x.shape[1] + i0 + (nd - 1) * dd) * x.shape[2] + i1 + (nh - 1) * dh) * W * C
+    return flat[start:start + W * C]
+
+
 @nb.njit(**_OPTS)
 def sum_cl_rows(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, cd, ch, cw,
                 kw_full, sw):
@@ -1290,7 +1355,8 @@ def sum_cl_rows(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, c
             _fold_rows(flat, x, n, i0, i1, nd, nh, dd, dh, mode, p, 0, W * C)
             if flat_ok:
                 _mean_flat(y[n, od, oh].reshape(OW * C)[a * C:b * C], flat[bw[a] * C:], C,
-                           kw_full, f * cw[a])
+                           kw_full, f * cw[a], _next_row(x, job, OD, OH, bd, ld, hd, bh, lh,
+                                                         hh, dd, dh))
         acc = np.empty(C, np.float64)
         for ow in range(OW):
             if flat_ok and a <= ow < b:
