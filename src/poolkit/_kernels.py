@@ -1303,15 +1303,13 @@ def _next_row(x, job, OD, OH, bd, ld, hd, bh, lh, hh, dd, dh):
     """The (W*C) input row that the job after `job` reads last: with overlapping windows along H
     (or D), the one it does not share with `job`; empty when there is no next job or its
     window has no real rows."""
-    N, W, C = x.shape[0], x.shape[3], x.shape[4]
-    flat = x.reshape(x.size)
-    if job + 1 >= N * OD * OH:
-        return flat[:0]
+    W, C = x.shape[3], x.shape[4]
+    if job + 1 >= x.shape[0] * OD * OH:
+        return x.reshape(x.size)[:0]
     n, _, _, nd, nh, i0, i1 = _window_rows(job + 1, OD, OH, bd, ld, hd, bh, lh, hh, dd, dh)
     if nd <= 0 or nh <= 0:
-        return flat[:0]
-    start = ((n * x.shape[1] + i0 + (nd - 1) * dd) * x.shape[2] + i1 + (nh - 1) * dh) * W * C
-    return flat[start:start + W * C]
+        return x.reshape(x.size)[:0]
+    return x[n, i0 + (nd - 1) * dd, i1 + (nh - 1) * dh].reshape(W * C)
 
 
 @nb.njit(**_OPTS)
