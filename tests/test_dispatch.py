@@ -151,3 +151,34 @@ def test_channels_last_two_row_means(dtype: str, shape: tuple, window, padding) 
     check_op(OPS["avg_pool"], x, window, 1, padding)
     check_op(OPS["avg_pool"], x, window, 1, padding, count_include_pad=True)
     check_op(OPS["avg_pool"], x, window, 1, padding, divisor_override=3)
+
+
+def _layouts(x: np.ndarray) -> list[np.ndarray]:
+    ro = x.copy()
+    ro.setflags(write=False)
+    big = np.zeros([2 * s for s in x.shape], x.dtype)
+    strided = big[(slice(None, None, 2),) * x.ndim]
+    strided[...] = x
+    return [ro, np.asfortranarray(x), strided, x[..., ::-1].copy()[..., ::-1],
+            np.moveaxis(np.ascontiguousarray(np.moveaxis(x, -1, 1)), 1, -1)]
+
+
+@pytest.mark.skipif(pk._kernels._NOJIT, reason="no compiled specialisations without the JIT")
+@pytest.mark.parametrize("op,kernel", [("max_pool", "max_cl"), ("avg_pool", "sum_cl_rows"),
+                                       ("lp_pool", "sum_cl")])
+def test_every_input_layout_runs_one_specialisation(op: str, kernel: str) -> None:
+    # read-only, Fortran-order and strided inputs reach the kernel as the C-contiguous
+    # read-only view of a plain array does: no compile per layout, and no flag of the
+    # caller's array changes
+    from poolkit import _kernels
+
+    x = make_input((2, 6, 7, 5), "float32", 5)
+    args = (2.0, 2, 2) if op == "lp_pool" else (3, 1)  # lp: no window overlap, sum_cl
+    want = getattr(pk, op)(x, *args, padding="same")
+    kern = getattr(_kernels, kernel)
+    before = set(kern.signatures)
+    for v in _layouts(x):
+        flags = (v.flags.writeable, v.flags.c_contiguous, v.flags.f_contiguous)
+        np.testing.assert_array_equal(getattr(pk, op)(v, *args, padding="same"), want)
+        assert (v.flags.writeable, v.flags.c_contiguous, v.flags.f_contiguous) == flags
+    assert set(kern.signatures) == before

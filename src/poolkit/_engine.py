@@ -29,10 +29,23 @@ def out_shape(x_shape: tuple, win: Windows, cl: bool) -> tuple:
     return (n, *win.out_shape, c) if cl else (n, c, *win.out_shape)
 
 
-def kernel_input(x: np.ndarray) -> np.ndarray:
+def kernel_output(y: np.ndarray) -> np.ndarray:
     """float16 goes to the kernels as its uint16 bit patterns (a view, no copy): they compare
     and widen float16 exactly, and round float16 results once from float64."""
-    return x.view(np.uint16) if x.dtype == np.float16 else x
+    return y.view(np.uint16) if y.dtype == np.float16 else y
+
+
+def kernel_input(x: np.ndarray, dtype=None) -> np.ndarray:
+    """An array the kernels only read, as they all take it: C-contiguous (copied once when the
+    caller's array is not, or when ``dtype`` differs), float16 as its bit patterns, and marked
+    read-only on a view of its own (the caller's array and flags are untouched).
+
+    Every input of one dtype then reaches a kernel as one Numba type, so read-only, Fortran-order
+    and strided arrays run the specialisation already compiled for plain C arrays instead of
+    compiling another (each costs seconds on first use)."""
+    v = kernel_output(np.ascontiguousarray(x, dtype)).view()
+    v.flags.writeable = False
+    return v
 
 
 SMALL_WORK = 1 << 15  # below this many elements one thread beats waking the others
@@ -110,7 +123,7 @@ def max_reduce(x: np.ndarray, win: Windows, cl: bool, want_idx: bool):
     y = B.empty(shape, x.dtype)
     idx = B.empty(shape if want_idx else (0,) * len(shape), np.int64)
     xk = kernel_input(x)
-    yk = kernel_input(y)
+    yk = kernel_output(y)
     if y.size:
         if cl and want_idx:
             launch(K.argmax_cl, x.size, to5(xk, cl), to5(yk, cl), to5(idx, cl),
@@ -139,7 +152,7 @@ def sum_reduce(x: np.ndarray, win: Windows, cl: bool, mode: int, p: float = 1.0,
     shape = out_shape(x.shape, win, cl)
     y = B.empty(shape, mean_dtype(x.dtype))
     xk = kernel_input(x)
-    yk = kernel_input(y)  # float16 results are rounded once, from float64, in the kernel
+    yk = kernel_output(y)  # float16 results are rounded once, from float64, in the kernel
     if y.size:
         args = (to5(xk, cl), to5(yk, cl), mode, float(p), *_geom(win),
                 *_counts(win, divmode, override))
@@ -147,7 +160,7 @@ def sum_reduce(x: np.ndarray, win: Windows, cl: bool, mode: int, p: float = 1.0,
             taps, stride = _row(win)
             # fold rows once when windows overlap along W (short windows only: a tall, wide
             # window such as a global one is cheaper straight from the input)
-            if stride < taps <= 8 and xk.flags.c_contiguous:
+            if stride < taps <= 8:
                 launch(K.sum_cl_rows, x.size, *args, taps, stride)
             else:
                 launch(K.sum_cl, x.size, *args)
@@ -157,19 +170,19 @@ def sum_reduce(x: np.ndarray, win: Windows, cl: bool, mode: int, p: float = 1.0,
 
 
 def global_reduce(x: np.ndarray, cl: bool, mode: int | None, p: float = 1.0):
-    """Global max (``mode=None``) or mean/Lp of a C-contiguous channels-first input, one flat
-    plane per (n, c); returns ``(N, C)``, or None when the input does not qualify."""
-    if cl or not x.flags.c_contiguous or x.size == 0:
+    """Global max (``mode=None``) or mean/Lp of a channels-first input, one flat plane per
+    (n, c); returns ``(N, C)``, or None when the input does not qualify."""
+    if cl or x.size == 0:
         return None
     n, c = x.shape[:2]
     planes = kernel_input(x).reshape(n * c, -1)
     chunks = min(n * c, nb.get_num_threads())  # one run of planes per thread
     if mode is None:
         y = np.empty((n, c), x.dtype)
-        launch(K.global_max_planes, x.size, planes, kernel_input(y).reshape(-1), chunks)
+        launch(K.global_max_planes, x.size, planes, kernel_output(y).reshape(-1), chunks)
         return y
     y = np.empty((n, c), mean_dtype(x.dtype))
-    launch(K.global_sum_planes, x.size, planes, kernel_input(y).reshape(-1), mode, float(p),
+    launch(K.global_sum_planes, x.size, planes, kernel_output(y).reshape(-1), mode, float(p),
            float(planes.shape[1]), chunks)
     return y
 
@@ -229,8 +242,8 @@ def max_backward(x_shape: tuple, x_dtype: np.dtype, win: Windows, cl: bool, idx:
     disjoint, covering = _tiling(win) if cl else (False, False)
     # the scatters clear their part first; the tile kernel writes every cell of every window
     dxk = (B.zeros if disjoint and not covering else B.empty)(x_shape, kdt)
-    dyk = np.ascontiguousarray(dy, dxk.dtype)
-    idx = np.ascontiguousarray(idx)
+    dyk = kernel_input(dy, dxk.dtype)
+    idx = kernel_input(idx)
     if dxk.size and dyk.size:
         n = x_shape[0]
         if cl and disjoint:  # (the divisor factors are unused by the max)
@@ -284,7 +297,7 @@ def sum_backward(x: np.ndarray, y: np.ndarray, win: Windows, cl: bool, mode: int
                  divmode: int, override: float, dy: np.ndarray) -> np.ndarray:
     dt = grad_dtype(x.dtype)
     dxk = B.empty(x.shape, np.float32 if dt == np.float16 else dt)  # every kernel writes all
-    dyk = np.ascontiguousarray(dy, dxk.dtype)
+    dyk = kernel_input(dy, dxk.dtype)
     if dxk.size and mode == MODE_MEAN:
         fd, fh, fw = _factors(win, divmode, override)
         if cl and _tiling(win) == (True, True):
