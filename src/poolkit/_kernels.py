@@ -336,6 +336,11 @@ if not _NOJIT:
         return impl
 
 
+# Inlining: helpers that run in a kernel's inner loops over arrays are inlined by Numba
+# (inline="always"), which the vectorised loops need; the index helpers that run once per job
+# or row (_unravel3, _window_rows, _tap_at, _coords4, _full_run, _interior, _plane_range) are
+# plain functions that LLVM inlines: inlining them in Numba's IR as well made every kernel
+# specialisation take seconds longer to compile for no measurable speed.
 @nb.njit(inline="always")
 def _second_tap(i0, i1, i2, nh, nw, dd, dh, dw):
     """Coordinates of the second real tap, in row-major order, of a window whose first real tap
@@ -347,13 +352,13 @@ def _second_tap(i0, i1, i2, nh, nw, dd, dh, dw):
     return i0 + dd, i1, i2
 
 
-@nb.njit(inline="always")
+@nb.njit
 def _unravel3(job, B, C):
     """(a, b, c) of a parallel job numbered row-major over (A, B, C)."""
     return job // (B * C), (job // C) % B, job % C
 
 
-@nb.njit(inline="always")
+@nb.njit
 def _window_rows(job, OD, OH, bd, ld, hd, bh, lh, hh, dd, dh):
     """A channels-last job's output row (n, od, oh), and the real input rows of its windows:
     nd x nh of them, the first at (i0, i1)."""
@@ -362,7 +367,7 @@ def _window_rows(job, OD, OH, bd, ld, hd, bh, lh, hh, dd, dh):
             bh[oh] + lh[oh] * dh)
 
 
-@nb.njit(inline="always")
+@nb.njit
 def _tap_at(t, taps, i0, i1, nh, nw, dd, dh, dw):
     """(d, h, w offset) of tap t (the last, taps - 1, when t is past it) in row-major order of
     a window of nh rows of nw taps per plane whose first tap is at (i0, i1, +0)."""
@@ -370,7 +375,7 @@ def _tap_at(t, taps, i0, i1, nh, nw, dd, dh, dw):
     return i0 + (t // (nh * nw)) * dd, i1 + ((t // nw) % nh) * dh, (t % nw) * dw
 
 
-@nb.njit(inline="always")
+@nb.njit
 def _coords4(i0, i1, nh, nw, dd, dh, dw, taps, t0):
     """(d, h, w offset) of taps t0..t0 + 3 of a window whose first tap is at (i0, i1, +0), in
     row-major order; the last real tap repeats past the window's end."""
@@ -381,7 +386,7 @@ def _coords4(i0, i1, nh, nw, dd, dh, dw, taps, t0):
     return d0, h0, w0, d1, h1, w1, d2, h2, w2, d3, h3, w3
 
 
-@nb.njit(inline="always")
+@nb.njit
 def _full_run(lw, hw):
     """(kw_full, a, b): the most real taps a window has along W, and [a, b), the outputs whose
     windows hold all of them, when they are one run (a = b when there is none or, as adaptive
@@ -1054,7 +1059,7 @@ def _sum_edges(acc, row, mode, bw, lw, hw, dw, a, b):
         _sum_edge(acc, row, mode, bw, lw, hw, dw, b, acc.shape[0])
 
 
-@nb.njit(inline="always")
+@nb.njit
 def _interior(bw, lw, hw, kw_full):
     """[a, b): the outputs whose window taps all lie inside the row (a = b = OW if none)."""
     OW = bw.shape[0]
@@ -1644,7 +1649,7 @@ def _add_scaled(dst, src, f):
 _LANES = 128
 
 
-@nb.njit(inline="always")
+@nb.njit
 def _plane_range(c, chunks, P):
     """The planes [lo, hi) of chunk c of `chunks` (scratch is allocated once per chunk, not once
     per plane: an allocation costs as much as reducing a few thousand values)."""
