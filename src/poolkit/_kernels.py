@@ -687,6 +687,22 @@ def _mean_pow2(yv, x0, x1, x2, x3, k, r):
 
 
 @nb.njit(inline="always")
+def _mean8(yv, x0, x1, x2, x3, x4, x5, x6, x7, div):
+    """yv = the mean of x0..x7, summed in order from +0 in float64 and divided by div (multiplied
+    by 1/div when that is exact), rounded once: _accum2, six _accum and _finish_row in one
+    pass."""
+    if math.frexp(div)[0] == 0.5:
+        r = 1.0 / div
+        for i in range(yv.shape[0]):
+            s = (((0.0 + _tof(x0[i])) + _tof(x1[i])) + _tof(x2[i])) + _tof(x3[i])
+            _put(yv, i, ((((s + _tof(x4[i])) + _tof(x5[i])) + _tof(x6[i])) + _tof(x7[i])) * r)
+    else:
+        for i in range(yv.shape[0]):
+            s = (((0.0 + _tof(x0[i])) + _tof(x1[i])) + _tof(x2[i])) + _tof(x3[i])
+            _put(yv, i, ((((s + _tof(x4[i])) + _tof(x5[i])) + _tof(x6[i])) + _tof(x7[i])) / div)
+
+
+@nb.njit(inline="always")
 def _accum2(acc, x0, x1, mode):
     """acc = the running sum (from +0) of the terms of x0 and x1, in one pass: the mean
     (mode 0) and L2 (mode 2) only."""
@@ -762,8 +778,9 @@ def _mean_flat(yf, t, step, k, div, nxt):
 @nb.njit(**_OPTS)
 def sum_cl(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, cd, ch, cw):
     """Mean (divisor cd[od] * ch[oh] * cw[ow]) or Lp norm, channels-last, vectorised over C:
-    each output's taps straight from the input: a mean window of up to four taps in one pass
-    (in order, from +0), else the first two in one pass and one per tap."""
+    each output's taps straight from the input: a mean window of up to four taps, or of eight
+    inside the input, in one pass (in order, from +0), else the first two in one pass and one
+    per tap."""
     N, D, H, W, C = x.shape
     OD, OH, OW = y.shape[1], y.shape[2], y.shape[3]
     kw_full, a, b = _full_run(lw, hw)
@@ -789,6 +806,20 @@ def sum_cl(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, cd, ch
                     i2 = bw[ow]
                     _mean_pow2(y[n, od, oh, ow], x[n, d0, h0, i2 + w0], x[n, d1, h1, i2 + w1],
                                x[n, d2, h2, i2 + w2], x[n, d3, h3, i2 + w3], taps, r)
+        elif mode == 0 and taps == 8 and kw_full <= 2 and b > a:
+            # 2x2x2, 4x2 and the like inside the input: eight taps in one pass, as in max_cl
+            # (windows two rows by four taps measured slower this way: 1.62 -> 1.75 ms)
+            lo, hi = a, b
+            div = cd[od] * ch[oh] * cw[a]
+            d0, h0, w0, d1, h1, w1, d2, h2, w2, d3, h3, w3 = _coords4(
+                i0, i1, nh, kw_full, dd, dh, dw, taps, 0)
+            d4, h4, w4, d5, h5, w5, d6, h6, w6, d7, h7, w7 = _coords4(
+                i0, i1, nh, kw_full, dd, dh, dw, taps, 4)
+            for ow in range(a, b):
+                i2 = bw[ow]
+                _mean8(y[n, od, oh, ow], x[n, d0, h0, i2 + w0], x[n, d1, h1, i2 + w1],
+                       x[n, d2, h2, i2 + w2], x[n, d3, h3, i2 + w3], x[n, d4, h4, i2 + w4],
+                       x[n, d5, h5, i2 + w5], x[n, d6, h6, i2 + w6], x[n, d7, h7, i2 + w7], div)
         if kw_full >= 8 and OW > 1:
             # wide windows (adaptive ones): window rows outer, outputs inner, as in max_cl (the
             # sums in float64 rows, one per output; each still adds its taps in row-major order)
