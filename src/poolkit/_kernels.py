@@ -338,9 +338,9 @@ if not _NOJIT:
 
 # Inlining: helpers that run in a kernel's inner loops over arrays are inlined by Numba
 # (inline="always"), which the vectorised loops need; the index helpers that run once per job
-# or row (_unravel3, _window_rows, _tap_at, _coords4, _full_run, _interior, _plane_range) are
-# plain functions that LLVM inlines: inlining them in Numba's IR as well made every kernel
-# specialisation take seconds longer to compile for no measurable speed.
+# or row (_unravel3, _window_rows, _tap_at, _coords4, _coords8, _full_run, _interior,
+# _plane_range) are plain functions that LLVM inlines: inlining them in Numba's IR as well made
+# every kernel specialisation take seconds longer to compile for no measurable speed.
 @nb.njit(inline="always")
 def _second_tap(i0, i1, i2, nh, nw, dd, dh, dw):
     """Coordinates of the second real tap, in row-major order, of a window whose first real tap
@@ -412,6 +412,23 @@ def _taps4(x, n, i0, i1, i2, nh, nw, dd, dh, dw, taps):
     d0, h0, w0, d1, h1, w1, d2, h2, w2, d3, h3, w3 = _coords4(i0, i1, nh, nw, dd, dh, dw, taps, 0)
     return (x[n, d0, h0, i2 + w0], x[n, d1, h1, i2 + w1], x[n, d2, h2, i2 + w2],
             x[n, d3, h3, i2 + w3])
+
+
+@nb.njit
+def _coords8(i0, i1, nh, nw, dd, dh, dw, taps):
+    """(d, h, w offset) of taps 0..7 as _coords4 gives them, in one 24-tuple."""
+    return (_coords4(i0, i1, nh, nw, dd, dh, dw, taps, 0)
+            + _coords4(i0, i1, nh, nw, dd, dh, dw, taps, 4))
+
+
+@nb.njit(inline="always")
+def _taps8(x, n, i2, c):
+    """The rows over C of the eight taps at coordinates c (from _coords8) of the channels-last
+    window whose first tap is at W index i2: the eight-tap passes of max_cl and sum_cl."""
+    return (x[n, c[0], c[1], i2 + c[2]], x[n, c[3], c[4], i2 + c[5]],
+            x[n, c[6], c[7], i2 + c[8]], x[n, c[9], c[10], i2 + c[11]],
+            x[n, c[12], c[13], i2 + c[14]], x[n, c[15], c[16], i2 + c[17]],
+            x[n, c[18], c[19], i2 + c[20]], x[n, c[21], c[22], i2 + c[23]])
 
 
 @nb.njit(inline="always")
@@ -501,15 +518,10 @@ def max_cl(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw):
                       x[n, d2, h2, i2 + w2], x[n, d3, h3, i2 + w3])
         elif 5 <= taps <= 8 and b > a:  # 2x2x2 and the like: eight taps in one pass
             lo, hi = a, b
-            d0, h0, w0, d1, h1, w1, d2, h2, w2, d3, h3, w3 = _coords4(
-                i0, i1, nh, kw_full, dd, dh, dw, taps, 0)
-            d4, h4, w4, d5, h5, w5, d6, h6, w6, d7, h7, w7 = _coords4(
-                i0, i1, nh, kw_full, dd, dh, dw, taps, 4)
+            c = _coords8(i0, i1, nh, kw_full, dd, dh, dw, taps)
             for ow in range(a, b):
-                i2 = bw[ow]
-                _max8(y[n, od, oh, ow], x[n, d0, h0, i2 + w0], x[n, d1, h1, i2 + w1],
-                      x[n, d2, h2, i2 + w2], x[n, d3, h3, i2 + w3], x[n, d4, h4, i2 + w4],
-                      x[n, d5, h5, i2 + w5], x[n, d6, h6, i2 + w6], x[n, d7, h7, i2 + w7])
+                x0, x1, x2, x3, x4, x5, x6, x7 = _taps8(x, n, bw[ow], c)
+                _max8(y[n, od, oh, ow], x0, x1, x2, x3, x4, x5, x6, x7)
         if kw_full >= 8 and OW > 1 and nd * nh > 0:
             # wide windows (adaptive ones): window rows outer, outputs inner, so that each
             # input row is swept once while this row of outputs stays in cache (each output
@@ -811,15 +823,10 @@ def sum_cl(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, cd, ch
             # (windows two rows by four taps measured slower this way: 1.62 -> 1.75 ms)
             lo, hi = a, b
             div = cd[od] * ch[oh] * cw[a]
-            d0, h0, w0, d1, h1, w1, d2, h2, w2, d3, h3, w3 = _coords4(
-                i0, i1, nh, kw_full, dd, dh, dw, taps, 0)
-            d4, h4, w4, d5, h5, w5, d6, h6, w6, d7, h7, w7 = _coords4(
-                i0, i1, nh, kw_full, dd, dh, dw, taps, 4)
+            c = _coords8(i0, i1, nh, kw_full, dd, dh, dw, taps)
             for ow in range(a, b):
-                i2 = bw[ow]
-                _mean8(y[n, od, oh, ow], x[n, d0, h0, i2 + w0], x[n, d1, h1, i2 + w1],
-                       x[n, d2, h2, i2 + w2], x[n, d3, h3, i2 + w3], x[n, d4, h4, i2 + w4],
-                       x[n, d5, h5, i2 + w5], x[n, d6, h6, i2 + w6], x[n, d7, h7, i2 + w7], div)
+                x0, x1, x2, x3, x4, x5, x6, x7 = _taps8(x, n, bw[ow], c)
+                _mean8(y[n, od, oh, ow], x0, x1, x2, x3, x4, x5, x6, x7, div)
         if kw_full >= 8 and OW > 1:
             # wide windows (adaptive ones): window rows outer, outputs inner, as in max_cl (the
             # sums in float64 rows, one per output; each still adds its taps in row-major order)
