@@ -35,6 +35,7 @@ __all__ = [
     "tolerance",
     "result_dtype",
     "make_input",
+    "layout_variants",
     "assert_matches",
     "check_op",
 ]
@@ -148,6 +149,27 @@ def make_input(shape: tuple[int, ...], dtype: Any, rng: np.random.Generator | in
         lo, hi = max(int(info.min), -100), min(int(info.max), 100)
         return rng.integers(lo, hi + 1, size=shape).astype(dtype)
     return rng.standard_normal(shape).astype(dtype)
+
+
+
+def layout_variants(x: np.ndarray) -> dict[str, np.ndarray]:
+    """``x``'s values in arrays laid out otherwise: Fortran order, a strided view, a negative
+    stride, read-only, and a channels-last view of channels-first memory."""
+    big = np.zeros((x.shape[0] * 2, *[s * 2 for s in x.shape[1:]]), dtype=x.dtype)
+    strided = big[(slice(None, None, 2),) * x.ndim]
+    strided[...] = x
+    ro = x.copy()
+    ro.setflags(write=False)
+    neg = np.zeros_like(x)
+    flipped = neg[..., ::-1]
+    flipped[...] = x
+    return {
+        "fortran": np.asfortranarray(x),
+        "strided_view": strided,
+        "negative_stride": flipped,
+        "read_only": ro,
+        "transposed_view": np.moveaxis(np.ascontiguousarray(np.moveaxis(x, -1, 1)), 1, -1),
+    }
 
 
 def assert_matches(entry: OpEntry, got: Any, expected: Any, in_dtype: Any) -> None:

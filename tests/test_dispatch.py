@@ -14,7 +14,7 @@ import pytest
 import poolkit as pk
 from poolkit._spec import PoolSpec, adaptive_windows
 
-from .registry import OPS, check_op, make_input
+from .registry import OPS, check_op, layout_variants, make_input
 
 
 def test_resolve_is_memoised_per_spec_and_shape() -> None:
@@ -153,16 +153,6 @@ def test_channels_last_two_row_means(dtype: str, shape: tuple, window, padding) 
     check_op(OPS["avg_pool"], x, window, 1, padding, divisor_override=3)
 
 
-def _layouts(x: np.ndarray) -> list[np.ndarray]:
-    ro = x.copy()
-    ro.setflags(write=False)
-    big = np.zeros([2 * s for s in x.shape], x.dtype)
-    strided = big[(slice(None, None, 2),) * x.ndim]
-    strided[...] = x
-    return [ro, np.asfortranarray(x), strided, x[..., ::-1].copy()[..., ::-1],
-            np.moveaxis(np.ascontiguousarray(np.moveaxis(x, -1, 1)), 1, -1)]
-
-
 @pytest.mark.skipif(pk._kernels._NOJIT, reason="no compiled specialisations without the JIT")
 @pytest.mark.parametrize("op,kernel", [("max_pool", "max_cl"), ("avg_pool", "sum_cl_rows"),
                                        ("lp_pool", "sum_cl")])
@@ -177,7 +167,7 @@ def test_every_input_layout_runs_one_specialisation(op: str, kernel: str) -> Non
     want = getattr(pk, op)(x, *args, padding="same")
     kern = getattr(_kernels, kernel)
     before = set(kern.signatures)
-    for v in _layouts(x):
+    for v in layout_variants(x).values():
         flags = (v.flags.writeable, v.flags.c_contiguous, v.flags.f_contiguous)
         np.testing.assert_array_equal(getattr(pk, op)(v, *args, padding="same"), want)
         assert (v.flags.writeable, v.flags.c_contiguous, v.flags.f_contiguous) == flags

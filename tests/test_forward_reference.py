@@ -17,7 +17,7 @@ import pytest
 import poolkit as pk
 
 from . import reference as ref
-from .registry import ALL_DTYPES, OPS, assert_matches, make_input
+from .registry import ALL_DTYPES, OPS, assert_matches, layout_variants, make_input
 
 SPATIAL = {1: (9,), 2: (7, 6), 3: (5, 6, 4)}
 
@@ -221,30 +221,12 @@ def test_adaptive(op: str, rank: int, size: Any) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def _layout_variants(x: np.ndarray) -> dict[str, np.ndarray]:
-    big = np.zeros((x.shape[0] * 2, *[s * 2 for s in x.shape[1:]]), dtype=x.dtype)
-    strided = big[(slice(None, None, 2),) * x.ndim]
-    strided[...] = x
-    ro = x.copy()
-    ro.setflags(write=False)
-    neg = np.zeros_like(x)
-    flipped = neg[..., ::-1]
-    flipped[...] = x
-    return {
-        "fortran": np.asfortranarray(x),
-        "strided_view": strided,
-        "negative_stride": flipped,
-        "read_only": ro,
-        "transposed_view": np.moveaxis(np.ascontiguousarray(np.moveaxis(x, -1, 1)), 1, -1),
-    }
-
-
 @pytest.mark.parametrize("variant", ["fortran", "strided_view", "negative_stride", "read_only",
                                      "transposed_view"])
 @pytest.mark.parametrize("op", ["max_pool", "lp_pool", "global_avg_pool", "adaptive_max_pool"])
 def test_non_contiguous_and_read_only_inputs(op: str, variant: str) -> None:
     entry = OPS[op]
-    x = _layout_variants(_input(2))[variant]
+    x = layout_variants(_input(2))[variant]
     args, kwargs = ((_args(op, windowed_configs(2)[2])) if entry.kind == "windowed"
                     else (entry.example_args, {}))
     run_and_compare(op, x, *args, **kwargs)
