@@ -141,11 +141,12 @@ def vjp(op: Callable | str, x: np.ndarray, *args: Any, **kwargs: Any):
             return E.sum_backward(xa, y, win, cl, E.MODE_MEAN, 1.0, divmode, override, dy)
         return squeeze(y), pullback
 
-    # Lp: the pullback needs x, so it keeps its own copy (the caller may change x afterwards)
+    # Lp: the pullback needs x, so it keeps its own copy (the caller may change x afterwards),
+    # in C order: the forward and every pullback then read it as it is (see E.kernel_input)
     p = O._check_p(a["p"])
     mode = O._lp_mode(p)
+    xa = np.array(xa, order="C")
     y = _sum_forward(name, xa, win, cl, mode, p)
-    xa = np.array(xa, copy=True)
     if mode == E.MODE_LINF:
         _, idx = E.max_reduce(np.abs(xa), win, cl, True)
         sign = np.nan_to_num(np.sign(xa), nan=0.0)  # sign(NaN) counts as 0, as for finite p
