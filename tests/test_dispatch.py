@@ -78,6 +78,28 @@ def test_channels_first_max_tiles(dtype: str, shape: tuple, window) -> None:
         check_op(OPS["max_pool"], x, window, strides, data_format="channels_first")
 
 
+@pytest.mark.parametrize("dtype, nan", [
+    ("float32", "none"), ("float32", "one"), ("float32", "many"), ("float16", "none"),
+    ("float16", "one"), ("float64", "many"), ("uint8", "none"), ("int16", "none")])
+@pytest.mark.parametrize("shape, window, strides, padding, dilation", [
+    ((1, 2, 4, 140, 70), 2, 2, "valid", 1),  # several blocks of folded rows per plane
+    ((1, 2, 5, 141, 71), 2, 2, "same", 1),  # clipped windows: one plane, one row
+    ((2, 1, 7, 9, 10), (3, 1, 2), 2, "valid", 1), ((1, 1, 9, 9, 10), (4, 1, 2), 2, "valid", 1),
+    ((1, 1, 9, 6, 10), (3, 1, 2), 1, ((1, 1), (0, 0), (0, 0)), 1),
+    ((1, 2, 7, 8, 10), 2, 2, "valid", (2, 1, 1)), ((1, 2, 7, 9, 10), 2, 2, "valid", (1, 2, 1))])
+def test_channels_first_max_over_planes(dtype: str, shape: tuple, window, strides, padding,
+                                        dilation, nan: str) -> None:
+    # 3-D windows two wide at stride 2 fold the rows of each plane first, a block of output rows
+    # at a time, NaN-blind; a block with a NaN is redone from the input rows
+    x = make_input(shape, dtype, 9, ties=True)
+    if nan == "one":
+        x[0, -1, shape[2] // 2, shape[3] // 3, 1] = np.nan  # one block of one plane
+    elif nan == "many":
+        x.reshape(-1)[::97] = np.nan
+    check_op(OPS["max_pool"], x, window, strides, padding, dilation=dilation,
+             data_format="channels_first")
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float16", "uint8"])
 @pytest.mark.parametrize("window", [(2, 2, 2), (1, 2, 3), (2, 3, 1), (1, 1, 5), (2, 2, 1)])
 @pytest.mark.parametrize("padding", ["valid", "same"])

@@ -1219,35 +1219,111 @@ def _tile_max(yr, r0, r1, r2, r3, k):
         yr[j] = _up(t, u)
 
 
+@nb.njit(inline="always")
+def _tile_rows(yc, xc, fill, i0, nd, dd, bh, lh, hh, dh, r0, r1):
+    """Output rows r0..r1 - 1 of a max_cf_tiles job (plane yc of the output, xc of the input;
+    nd planes from i0), each output straight from its input rows (the folded-row path's
+    comparisons, in its order, without the folded row)."""
+    OW = yc.shape[1]
+    tile_nh = -1  # the window height the rows' offsets below were worked out for
+    e0, f0, e1, f1, e2, f2, e3, f3 = 0, 0, 0, 0, 0, 0, 0, 0
+    for oh in range(r0, r1):
+        nh = hh[oh] - lh[oh]
+        if nd * nh == 0:
+            for ow in range(OW):
+                yc[oh, ow] = fill
+            continue
+        if nh != tile_nh:  # (d, h) offsets of the rows from the first; one row repeats
+            tile_nh = nh
+            e0, f0, _, e1, f1, _, e2, f2, _, e3, f3, _ = _coords4(0, 0, nh, 1, dd, dh, 0,
+                                                                 nd * nh, 0)
+        i1 = bh[oh] + lh[oh] * dh
+        _tile_max(yc[oh], xc[i0 + e0, i1 + f0], xc[i0 + e1, i1 + f1], xc[i0 + e2, i1 + f2],
+                  xc[i0 + e3, i1 + f3], max(nd * nh, 2))
+
+
 @nb.njit(**_OPTS)
 def max_cf_tiles(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw):
     """Max, channels-first, for windows two wide at stride 2 that tile every row from its start
-    (2x2/2, 2x2x2/2, 3x2/2, 1-D 2/2) with at most four real rows each (the engine's ``_tiles``;
-    the W tables and dw are then implied): each output straight from its input rows (the
-    folded-row path's comparisons, in its order, without the folded row)."""
+    (2x2/2, 3x2/2, 1-D 2/2) with at most four real rows each (the engine's ``_tiles``; the W
+    tables and dw are then implied), by :func:`_tile_rows`. Windows that span planes (3-D)
+    are :func:`max_cf_planes`'s."""
     N, C, D, H, W = x.shape
-    OD, OH, OW = y.shape[2], y.shape[3], y.shape[4]
+    OD, OH = y.shape[2], y.shape[3]
     for job in prange(N * C * OD):
         n, c, od = _unravel3(job, C, OD)
-        xc = x[n, c]
-        yc = y[n, c, od]
-        nd = hd[od] - ld[od]
-        i0 = bd[od] + ld[od] * dd
-        tile_nh = -1  # the window height the rows' offsets below were worked out for
-        e0, f0, e1, f1, e2, f2, e3, f3 = 0, 0, 0, 0, 0, 0, 0, 0
-        for oh in range(OH):
-            nh = hh[oh] - lh[oh]
-            if nd * nh == 0:
-                for ow in range(OW):
-                    yc[oh, ow] = fill
-                continue
-            if nh != tile_nh:  # (d, h) offsets of the rows from the first; one row repeats
-                tile_nh = nh
-                e0, f0, _, e1, f1, _, e2, f2, _, e3, f3, _ = _coords4(0, 0, nh, 1, dd, dh, 0,
-                                                                     nd * nh, 0)
-            i1 = bh[oh] + lh[oh] * dh
-            _tile_max(yc[oh], xc[i0 + e0, i1 + f0], xc[i0 + e1, i1 + f1], xc[i0 + e2, i1 + f2],
-                      xc[i0 + e3, i1 + f3], max(nd * nh, 2))
+        _tile_rows(y[n, c, od], x[n, c], fill, bd[od] + ld[od] * dd, hd[od] - ld[od], dd, bh,
+                   lh, hh, dh, 0, OH)
+
+
+_FOLD_BYTES = 16384  # the folded rows max_cf_planes keeps per thread: a share of L1
+
+
+@nb.njit
+def _fold_plane(t, plane, bh, lh, hh, dh, r0, r1, first):
+    """t[oh - r0] = the running maximum per column of t (unless ``first``) and the one or two
+    rows of the window of output row oh in ``plane`` (an only row repeats), for oh in
+    r0..r1 - 1, NaN-blind (_fast); returns whether a tap was NaN."""
+    nan = False
+    for oh in range(r0, r1):
+        nh = hh[oh] - lh[oh]
+        if nh == 0:
+            continue
+        i1 = bh[oh] + lh[oh] * dh
+        tr, a, b = t[oh - r0], plane[i1], plane[i1 + (nh - 1) * dh]
+        if first:
+            for i in range(tr.shape[0]):
+                u, v = a[i], b[i]
+                tr[i] = _fast(u, v)
+                nan |= _isnan(u) | _isnan(v)
+        else:
+            for i in range(tr.shape[0]):
+                u, v = a[i], b[i]
+                tr[i] = _fast(_fast(tr[i], u), v)
+                nan |= _isnan(u) | _isnan(v)
+    return nan
+
+
+@nb.njit(**_OPTS)
+def max_cf_planes(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, chunks):
+    """:func:`max_cf_tiles` for windows that span two planes or more (3-D; so one or two rows
+    in each plane). For a block of output rows at a time, the window rows are folded per column
+    first, in (d, h) order, reading one plane after the other (one input stream, where the
+    rows of two planes at once would be two); each output is then the larger of its two
+    columns: the same comparisons in the same order. Blocks with a NaN tap, and windows
+    clipped to one plane, are done by :func:`_tile_rows`. The jobs run in ``chunks`` runs (one
+    per thread), each with one block of scratch (an allocation per job costs more than a
+    job's share of the time)."""
+    N, C, D, H, W = x.shape
+    OD, OH, OW = y.shape[2], y.shape[3], y.shape[4]
+    rows = max(1, min(OH, _FOLD_BYTES // (W * x.itemsize)))
+    jobs = N * C * OD
+    for ch in prange(min(chunks, jobs)):
+        lo, hi = _plane_range(ch, min(chunks, jobs), jobs)
+        t = np.empty((rows, W), x.dtype)
+        for job in range(lo, hi):
+            n, c, od = _unravel3(job, C, OD)
+            xc = x[n, c]
+            yc = y[n, c, od]
+            nd = hd[od] - ld[od]
+            i0 = bd[od] + ld[od] * dd
+            for r0 in range(0, OH, rows):
+                r1 = min(r0 + rows, OH)
+                nan = nd < 2 or _fold_plane(t, xc[i0], bh, lh, hh, dh, r0, r1, True)
+                for kd in range(1, nd if not nan else 0):
+                    nan |= _fold_plane(t, xc[i0 + kd * dd], bh, lh, hh, dh, r0, r1, False)
+                if nan:
+                    _tile_rows(yc, xc, fill, i0, nd, dd, bh, lh, hh, dh, r0, r1)
+                    continue
+                for oh in range(r0, r1):
+                    yr = yc[oh]
+                    tr = t[oh - r0]
+                    if hh[oh] == lh[oh]:
+                        for ow in range(OW):
+                            yr[ow] = fill
+                    else:
+                        for ow in range(OW):
+                            yr[ow] = _fast(tr[2 * ow], tr[2 * ow + 1])
 
 
 @nb.njit(**_OPTS)
