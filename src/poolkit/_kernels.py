@@ -1309,10 +1309,13 @@ def max_cf_planes(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, ch
             i0 = bd[od] + ld[od] * dd
             for r0 in range(0, OH, rows):
                 r1 = min(r0 + rows, OH)
-                nan = nd < 2 or _fold_plane(t, xc[i0], bh, lh, hh, dh, r0, r1, True)
-                for kd in range(1, nd if not nan else 0):
-                    nan |= _fold_plane(t, xc[i0 + kd * dd], bh, lh, hh, dh, r0, r1, False)
-                if nan:
+                direct = nd < 2  # windows clipped to one plane
+                if not direct:
+                    direct = _fold_plane(t, xc[i0], bh, lh, hh, dh, r0, r1, True)
+                    for kd in range(1, nd):
+                        direct |= _fold_plane(t, xc[i0 + kd * dd], bh, lh, hh, dh, r0, r1,
+                                              False)
+                if direct:  # or a NaN tap
                     _tile_rows(yc, xc, fill, i0, nd, dd, bh, lh, hh, dh, r0, r1)
                     continue
                 for oh in range(r0, r1):
