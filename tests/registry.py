@@ -151,7 +151,6 @@ def make_input(shape: tuple[int, ...], dtype: Any, rng: np.random.Generator | in
     return rng.standard_normal(shape).astype(dtype)
 
 
-
 def layout_variants(x: np.ndarray) -> dict[str, np.ndarray]:
     """``x``'s values in arrays laid out otherwise: Fortran order, a strided view, a negative
     stride, read-only, and a channels-last view of channels-first memory."""
