@@ -148,3 +148,35 @@ def test_means_just_off_a_midpoint_round_to_the_nearer_side(data_format, side):
                 x = np.full((1, 1, 1), v, np.float16)
                 y = pk.avg_pool(x, 1, 1, divisor_override=float(div), data_format=data_format)
                 assert y.view(np.uint16).item() == _bits(v / div).item(), (v, div)
+
+
+def test_two_by_two_means_where_float32_sums_would_round():
+    """Channels-last 2x2 means of float16 sum through float32 where every partial sum is exact
+    there, and in float64 elsewhere. Windows of values far apart in magnitude, whose float32 sum
+    rounds to a different float16 mean, sit among ordinary windows in every row; the means must
+    still be the correctly rounded ones."""
+    rng = np.random.default_rng(11)
+    n = 400_000
+    v = (rng.standard_normal((n, 4)) * 2.0 ** rng.integers(-20, 12, (n, 4))).astype(np.float16)
+    f32 = v.astype(np.float32)
+    naive = (((np.float32(0) + f32[:, 0]) + f32[:, 1]) + f32[:, 2]) + f32[:, 3]
+    exact = (((0.0 + v[:, 0].astype(np.float64)) + v[:, 1]) + v[:, 2]) + v[:, 3]
+    hard = v[_bits(naive * np.float32(0.25)) != _bits(exact * 0.25)]
+    assert len(hard) > 100
+    # and windows only 14 binades apart: 1025 + (2**-4 + 2**-14) rounds to 1025 + 2**-4 in
+    # float32 (a tie, to even), so after - 1025 the float32 mean misses 2**-16 of 2**-6 + 2**-16
+    base = np.array([1025, 2.0 ** -4 + 2.0 ** -14, -1025, 0])
+    near = np.array([base * s * 2.0 ** k for k in range(-8, 5) for s in (1, -1)], np.float16)
+    f32 = near.astype(np.float32)
+    naive = (((np.float32(0) + f32[:, 0]) + f32[:, 1]) + f32[:, 2]) + f32[:, 3]
+    assert (_bits(naive * np.float32(0.25)) != _bits(near.astype(np.float64).sum(1) / 4)).all()
+    hard = np.concatenate([hard, np.repeat(near, 20, axis=0)])
+    easy = rng.standard_normal((len(hard) * 7, 4)).astype(np.float16)
+    w = np.concatenate([hard, easy])[rng.permutation(len(hard) * 8)]  # (8k, 4)
+    w = w[: len(w) // 48 * 48].reshape(-1, 48, 4)  # windows, channels, taps
+    x = np.empty((1, 2, 2 * len(w), 48), np.float16)  # each window's taps: two rows, two columns
+    x[0, 0, 0::2], x[0, 0, 1::2], x[0, 1, 0::2], x[0, 1, 1::2] = np.moveaxis(w, 2, 0)
+    x64 = x.astype(np.float64)
+    want = (((0.0 + x64[:, 0, 0::2]) + x64[:, 0, 1::2]) + x64[:, 1, 0::2]) + x64[:, 1, 1::2]
+    got = pk.avg_pool(x, 2, 2, data_format="channels_last")
+    np.testing.assert_array_equal(got[:, 0].view(np.uint16), _bits(want * 0.25))
