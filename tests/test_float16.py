@@ -155,21 +155,20 @@ def test_two_by_two_means_where_float32_sums_would_round():
     there, and in float64 elsewhere. Windows of values far apart in magnitude, whose float32 sum
     rounds to a different float16 mean, sit among ordinary windows in every row; the means must
     still be the correctly rounded ones."""
+    def mean(v, dtype):  # the windows' (rows') mean, summed from +0 in order in `dtype`
+        f = v.astype(dtype)
+        return ((((dtype(0) + f[:, 0]) + f[:, 1]) + f[:, 2]) + f[:, 3]) * dtype(0.25)
+
     rng = np.random.default_rng(11)
     n = 400_000
     v = (rng.standard_normal((n, 4)) * 2.0 ** rng.integers(-20, 12, (n, 4))).astype(np.float16)
-    f32 = v.astype(np.float32)
-    naive = (((np.float32(0) + f32[:, 0]) + f32[:, 1]) + f32[:, 2]) + f32[:, 3]
-    exact = (((0.0 + v[:, 0].astype(np.float64)) + v[:, 1]) + v[:, 2]) + v[:, 3]
-    hard = v[_bits(naive * np.float32(0.25)) != _bits(exact * 0.25)]
+    hard = v[_bits(mean(v, np.float32)) != _bits(mean(v, np.float64))]
     assert len(hard) > 100
     # and windows only 14 binades apart: 1025 + (2**-4 + 2**-14) rounds to 1025 + 2**-4 in
     # float32 (a tie, to even), so after - 1025 the float32 mean misses 2**-16 of 2**-6 + 2**-16
     base = np.array([1025, 2.0 ** -4 + 2.0 ** -14, -1025, 0])
     near = np.array([base * s * 2.0 ** k for k in range(-8, 5) for s in (1, -1)], np.float16)
-    f32 = near.astype(np.float32)
-    naive = (((np.float32(0) + f32[:, 0]) + f32[:, 1]) + f32[:, 2]) + f32[:, 3]
-    assert (_bits(naive * np.float32(0.25)) != _bits(near.astype(np.float64).sum(1) / 4)).all()
+    assert (_bits(mean(near, np.float32)) != _bits(mean(near, np.float64))).all()
     hard = np.concatenate([hard, np.repeat(near, 20, axis=0)])
     easy = rng.standard_normal((len(hard) * 7, 4)).astype(np.float16)
     w = np.concatenate([hard, easy])[rng.permutation(len(hard) * 8)]  # (8k, 4)
