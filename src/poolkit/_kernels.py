@@ -1686,15 +1686,62 @@ def argmax_cf_rows(x, y, idx, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw
                     first = False
 
 
+@nb.njit(inline="always")
+def _term(v, mode):
+    """The summed term of a value: itself for the mean (mode 0), its square for L2 (mode 2)."""
+    return v * v if mode == 2 else v
+
+
+@nb.njit(inline="always")
+def _result(v, mode, div):
+    """The output of a window's sum: the mean (mode 0) or the L2 norm (mode 2)."""
+    return np.sqrt(v) if mode == 2 else v / div
+
+
+@nb.njit
+def _row_taps(yf, t, u, rows, s, k, mode, div):
+    """yf[j] = the mean (mode 0, divided by div) or L2 norm (mode 2) of the k = 2 or 3 columns
+    s*j, s*j + 1 (, s*j + 2), rounded once, in one pass (literal s, rows and mode). The column
+    sums are a folded float64 row ``t`` (rows = 0) or are summed here from +0 over the input
+    row ``t`` (and ``u``): the order of a fold followed by _hfused_sum, without writing either.
+    (One loop per case: a helper taking the arrays per element would cost a reference count per
+    element.)"""
+    if rows == 0:
+        for j in range(yf.shape[0]):
+            v = t[s * j] + t[s * j + 1]
+            if k == 3:
+                v += t[s * j + 2]
+            _put(yf, j, _result(v, mode, div))
+    elif rows == 1:
+        for j in range(yf.shape[0]):
+            v = (0.0 + _term(_tof(t[s * j]), mode)) + _term(_tof(t[s * j + 1]), mode)
+            if k == 3:
+                v += _term(_tof(t[s * j + 2]), mode)
+            _put(yf, j, _result(v, mode, div))
+    else:
+        for j in range(yf.shape[0]):
+            v = ((0.0 + _term(_tof(t[s * j]), mode)) + _term(_tof(u[s * j]), mode)) + \
+                ((0.0 + _term(_tof(t[s * j + 1]), mode)) + _term(_tof(u[s * j + 1]), mode))
+            if k == 3:
+                v += (0.0 + _term(_tof(t[s * j + 2]), mode)) + _term(_tof(u[s * j + 2]), mode)
+            _put(yf, j, _result(v, mode, div))
+
+
 @nb.njit(**_OPTS)
 def sum_cf_rows(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, cd, ch, cw,
                 kw_full, sw):
     N, C, D, H, W = x.shape
     OD, OH, OW = y.shape[2], y.shape[3], y.shape[4]
     a, b = _interior(bw, lw, hw, kw_full)
-    # (not for float16 bits: widening them at a stride does not vectorise, a row copy does)
-    direct = mode == 0 and b > a and dw == 1 and (kw_full == 2 or kw_full == 3) and \
-        sw <= 2 and x.itemsize != 2
+    # a mean (one divisor) or L2 norm over the common short windows: the interior outputs in
+    # one pass straight to y, from the input rows when there are one or two (not for float16
+    # bits: widening them at a stride does not vectorise, a row copy does), else from the
+    # folded row
+    fused = (mode == 0 or mode == 2) and b > a and dw == 1 and (kw_full == 2 or kw_full == 3) \
+        and sw <= 2
+    for ow in range(a, b):
+        fused = fused and (mode == 2 or cw[ow] == cw[a])
+    direct = fused and not _is_half(x)
     for job in prange(N * C * OD):
         n, c, od = _unravel3(job, C, OD)
         tmp = np.empty(W, np.float64)
@@ -1702,22 +1749,43 @@ def sum_cf_rows(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, c
         buf = np.empty(W, np.float64)
         for oh in range(OH):
             yr = y[n, c, od, oh]
-            if direct and (hd[od] - ld[od]) * (hh[oh] - lh[oh]) == 1:
-                # a mean over one input row with a short window: straight from the input row
-                # (no float64 copy of the row), in the same order
-                row = x[n, c, bd[od] + ld[od] * dd, bh[oh] + lh[oh] * dh]
-                if sw == 1:
-                    _hfused_sum(acc[a:b], row[bw[a]:], 1, kw_full, True)
+            nd, nh = hd[od] - ld[od], hh[oh] - lh[oh]
+            f = cd[od] * ch[oh]
+            folded = False
+            done = False  # the fused pass has written the interior
+            if direct and nd * nh <= 2:
+                i0, i1 = bd[od] + ld[od] * dd, bh[oh] + lh[oh] * dh
+                r0 = x[n, c, i0, i1][bw[a]:]
+                ya = yr[a:b]
+                if nd * nh == 1:
+                    if sw == 1:
+                        _row_taps(ya, r0, r0, 1, 1, kw_full, mode, f * cw[a])
+                    else:
+                        _row_taps(ya, r0, r0, 1, 2, kw_full, mode, f * cw[a])
+                    done = True
+                    if mode == 2:  # the clipped windows' squares from a folded row
+                        folded = a > 0 or b < OW
+                    elif a > 0 or b < OW:  # the clipped windows' sums, from the input row
+                        _sum_edges(acc, x[n, c, i0, i1], mode, bw, lw, hw, dw, a, b)
+                elif nd * nh == 2 and sw == 2:  # (2x2 windows at stride 1 fold first)
+                    j0, j1, _ = _second_tap(i0, i1, 0, nh, 1, dd, dh, 0)
+                    _row_taps(ya, r0, x[n, c, j0, j1][bw[a]:], 2, 2, kw_full, mode, f * cw[a])
+                    done = True
+                    folded = a > 0 or b < OW
                 else:
-                    _hfused_sum(acc[a:b], row[bw[a]:], 2, kw_full, True)
-                _sum_edges(acc, row, mode, bw, lw, hw, dw, a, b)
+                    folded = True
             else:
+                folded = True
+            if folded:
                 _zero(tmp)
                 for kd in range(ld[od], hd[od]):
                     i0 = bd[od] + kd * dd
                     for kh in range(lh[oh], hh[oh]):
                         _accum(tmp, x[n, c, i0, bh[oh] + kh * dh], mode, p)
-                if b > a:
+                if fused and not done and sw == 1:
+                    _row_taps(yr[a:b], tmp[bw[a]:], tmp, 0, 1, kw_full, mode, f * cw[a])
+                    done = True
+                elif b > a and not done:
                     if mode != 4 and dw == 1 and (kw_full == 2 or kw_full == 3) and sw <= 2:
                         if sw == 1:  # the common small windows: all taps in one pass
                             _hfused_sum(acc[a:b], tmp[bw[a]:], 1, kw_full, False)
@@ -1739,10 +1807,15 @@ def sum_cf_rows(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, c
                         for kw in range(kw_full):
                             _hfold_sum(acc[a:b], tmp[bw[a] + kw * dw:], sw, mode)
                 _sum_edges(acc, tmp, mode, bw, lw, hw, dw, a, b)
-            if mode == 0:
-                f = cd[od] * ch[oh]
-                for ow in range(OW):
-                    _put(yr, ow, acc[ow] / (f * cw[ow]))
+            # (the outputs the fused pass wrote are skipped by loop bounds, not by a test: a
+            # vectorised test would divide the stale cells of acc, at the cost of a microcode
+            # assist for each subnormal among them)
+            lo, hi = (a, b) if done else (OW, OW)
+            if mode == 0 or done:  # (done: the mean or L2 norm of the clipped windows)
+                for ow in range(lo):
+                    _put(yr, ow, _result(acc[ow], mode, f * cw[ow]))
+                for ow in range(hi, OW):
+                    _put(yr, ow, _result(acc[ow], mode, f * cw[ow]))
             else:
                 _finish_row(yr, acc, mode, p, 1.0)
 
