@@ -561,12 +561,16 @@ def max_cl(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw):
                 i2 = bw[ow]
                 _max4(y[n, od, oh, ow], x[n, d0, h0, i2 + w0], x[n, d1, h1, i2 + w1],
                       x[n, d2, h2, i2 + w2], x[n, d3, h3, i2 + w3])
-        elif 5 <= taps <= 8 and b > a:  # 2x2x2 and the like: eight taps in one pass
+        elif 5 <= taps <= 9 and b > a:
+            # 2x2x2, 3x3 and the like: eight taps in one pass (and a ninth in a second)
             lo, hi = a, b
             c = _coords8(i0, i1, nh, kw_full, dd, dh, dw, taps)
+            d8, h8, w8 = _tap_at(8, taps, i0, i1, nh, kw_full, dd, dh, dw)
             for ow in range(a, b):
                 x0, x1, x2, x3, x4, x5, x6, x7 = _taps8(x, n, bw[ow], c)
                 _max8(y[n, od, oh, ow], x0, x1, x2, x3, x4, x5, x6, x7)
+                if taps == 9:
+                    _max_into(y[n, od, oh, ow], x[n, d8, h8, bw[ow] + w8])
         if kw_full >= 8 and OW > 1 and nd * nh > 0:
             # wide windows (adaptive ones): window rows outer, outputs inner, so that each
             # input row is swept once while this row of outputs stays in cache (each output
