@@ -85,6 +85,41 @@ def test_order_key_matches_float16_comparison():
     np.testing.assert_array_equal(keys[:, 0] > keys[:, 1], want)
 
 
+def test_sixteen_bit_order_key_matches_float16_comparison():
+    """The key the compiled 2x2 max compares (in 16-bit lanes), over every float16 value."""
+    keys = np.array([K._key16(np.uint16(h)) for h in ALL_BITS], dtype=np.int64)
+    rng = np.random.default_rng(4)
+    i = rng.integers(0, 1 << 16, 200000)
+    j = rng.integers(0, 1 << 16, 200000)
+    j[:2000] = i[:2000] ^ 0x8000  # +-0 and sign flips
+    fa, fb = ALL_HALF[i], ALL_HALF[j]
+    want = (fa > fb) | (np.isnan(fa) & ~np.isnan(fb))
+    np.testing.assert_array_equal(keys[i] > keys[j], want)
+
+
+def test_two_by_two_max_keeps_the_first_maximal_tap():
+    """Channels-last 2x2 windows over random float16 bits (every NaN payload, both zeros,
+    infinities, subnormals): each output is the bits of the first tap, in row-major order, that
+    no later tap beats (larger, or the first NaN), as a slow loop finds it."""
+    rng = np.random.default_rng(8)
+    bits = rng.integers(0, 1 << 16, (2, 6, 8, 70)).astype(np.uint16)
+    special = np.array([0x0000, 0x8000, 0x7C00, 0xFC00, 0x7C01, 0xFE00, 0x0001, 0x8001],
+                       np.uint16)
+    pick = rng.random(bits.shape) < 0.5
+    bits[pick] = rng.choice(special, bits.shape)[pick]
+    x = bits.view(np.float16)
+    got = pk.max_pool(x, 2, 2, data_format="channels_last").view(np.uint16)
+    want = np.empty_like(got)
+    for n, oh, ow, c in np.ndindex(*got.shape):
+        taps = [x[n, 2 * oh + i, 2 * ow + j, c] for i in (0, 1) for j in (0, 1)]
+        best = taps[0]
+        for v in taps[1:]:
+            if v > best or (np.isnan(v) and not np.isnan(best)):
+                best = v
+        want[n, oh, ow, c] = best.view(np.uint16)
+    np.testing.assert_array_equal(got, want)
+
+
 def test_identity_window_round_trips_every_float16():
     """A 1x1 mean widens every float16 value and rounds it back: the bits must survive."""
     x = ALL_HALF.reshape(1, -1, 1)

@@ -39,8 +39,9 @@ if _NOJIT:
 # Compiled on a CPU with float16 conversion instructions (x86 F16C, every 64-bit ARM), they are
 # LLVM ``fpext``/``fptrunc`` of ``half``, which vectorise; elsewhere the bit-level versions below
 # (exact as well) are compiled instead. Under NUMBA_DISABLE_JIT the Python versions run.
-# One shortcut sits on top of them: _half_mean4 sums four float16 taps in float32 where that is
-# exact (float16 instructions only; elsewhere, and under NUMBA_DISABLE_JIT, it declines).
+# Two shortcuts sit on top of them: _half_mean4 sums four float16 taps in float32 where that is
+# exact (float16 instructions only; elsewhere, and under NUMBA_DISABLE_JIT, it declines), and
+# _half_max4 takes the maximum of four taps over 16-bit integer keys (_key16, any CPU).
 
 
 def _hkey(h):
@@ -51,6 +52,39 @@ def _hkey(h):
     if h & 0x8000 and m != 0:
         return 0x7FFF - m
     return 0x8000 + m
+
+
+_U16 = np.uint16
+
+
+@nb.njit
+def _key16(h):
+    """An order-preserving key of float16 bits as _hkey (its negative keys one higher) in
+    16-bit arithmetic without branches, so that it vectorises 32 lanes wide: 0x8000 + |h| for
+    h >= 0, 0x8000 - |h| below (-0 and +0 alike), 0xFFFF for every NaN."""
+    m = _U16(h & _U16(0x7FFF))
+    k = _U16(_U16(0x8000) - m) if h > _U16(0x7FFF) else _U16(_U16(0x8000) + m)
+    return _U16(0xFFFF) if m > _U16(0x7C00) else k
+
+
+@nb.njit
+def _select(c, u, v):
+    """u if c else v (a compiled select: written inline, the branch trips Numba's check of
+    inlined code)."""
+    return u if c else v
+
+
+@nb.njit(inline="always")
+def _max4_keys(dst, x0, x1, x2, x3):
+    """dst = the running maximum of the float16 bits x0..x3 in that order: a tap replaces it
+    when its key is larger, so ties keep the earlier tap and the first NaN wins (_better)."""
+    for i in range(dst.shape[0]):
+        a, b, c, d = x0[i], x1[i], x2[i], x3[i]
+        ka, kb, kc = _key16(a), _key16(b), _key16(c)
+        m = _select(kb > ka, b, a)
+        km = max(ka, kb)
+        m = _select(kc > km, c, m)
+        dst[i] = _select(_key16(d) > max(km, kc), d, m)
 
 
 # 2**(e - 25) for the float16 exponent field e (e = 0: subnormals, 2**-24)
@@ -139,6 +173,16 @@ def _half_mean4(yv, x0, x1, x2, x3, r):  # the Python version (NUMBA_DISABLE_JIT
     r) through float32, and True when every lane's sum was exact there; False when some lane's
     might not have been (and for other dtypes): the caller then writes yv in float64."""
     return False
+
+
+def _half_max4(dst, x0, x1, x2, x3):  # the Python version (NUMBA_DISABLE_JIT)
+    """For float16 bits: dst = the running maximum of x0..x3 in that order (as _max4), in one
+    pass over 16-bit keys, and True; False for other dtypes (the caller then runs _max4's
+    float pass)."""
+    if dst.dtype != np.uint16:
+        return False
+    _max4_keys(dst, x0, x1, x2, x3)
+    return True
 
 
 def _prefetch(a, i):  # the Python version (NUMBA_DISABLE_JIT): a hint, nothing to do
@@ -297,8 +341,6 @@ if not _NOJIT:
         half = _half_type(a.dtype)
         return lambda a: half
 
-    _U16 = np.uint16
-
     def _half_mean4_hw(yv, x0, x1, x2, x3, r):
         # Four float16 values that are multiples of 2**(e - 25), e the smallest exponent field
         # among the nonzero ones (2**-24 for subnormals), and below 2**(E - 14), E the largest,
@@ -332,6 +374,16 @@ if not _NOJIT:
         if HARDWARE_HALF and _half_type(yv.dtype):
             return _half_mean4_hw
         return lambda yv, x0, x1, x2, x3, r: False
+
+    @overload(_half_max4, inline="always")
+    def _half_max4_ol(dst, x0, x1, x2, x3):
+        if _half_type(dst.dtype):
+            def impl(dst, x0, x1, x2, x3):
+                _max4_keys(dst, x0, x1, x2, x3)
+                return True
+
+            return impl
+        return lambda dst, x0, x1, x2, x3: False
 
     @intrinsic
     def _stack_ptr(typingctx, n, dtype):
@@ -505,7 +557,11 @@ def _max_into(dst, src):
 @nb.njit(inline="always")
 def _max4(dst, x0, x1, x2, x3):
     """dst = the running maximum of x0..x3 in that order (repeated taps do not change it): a
-    NaN-blind pass (_fast) that notes NaN taps, redone with _up only if there were any."""
+    NaN-blind pass (_fast) that notes NaN taps, redone with _up only if there were any. For
+    float16 bits, one pass over 16-bit keys instead (_half_max4: twice the lanes of float32,
+    and NaN needs no second pass)."""
+    if _half_max4(dst, x0, x1, x2, x3):
+        return
     nan = False
     for i in range(dst.shape[0]):
         a, b, c, d = x0[i], x1[i], x2[i], x3[i]
