@@ -398,6 +398,21 @@ def test_channels_first_wide_strides(op: str, rank: int, k: int, s: int, padding
         np.testing.assert_array_equal(np.signbit(got), np.signbit(ref.max_pool(x, k, **kw)))
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float16"])
+@pytest.mark.parametrize("padding", [1, "valid", "same"])
+def test_channels_first_three_by_three_max_with_nan_rows(dtype: str, padding: Any) -> None:
+    # the ResNet-stem window (3x3, stride 2) takes a NaN-blind pass per output row, redone
+    # where a tap is NaN: a few rows hold one, the others must be untouched by the redo
+    x = _tricky_row_input(2)[:, :, :, :16].astype(dtype)
+    x[...] = np.where(np.isnan(x), 0.5, x)
+    x[0, 1, 2, 5] = np.nan
+    x[1, 0, 4, 0] = np.nan
+    x[1, 1, 3, 15] = np.nan
+    got = run_and_compare("max_pool", x, 3, strides=2, padding=padding,
+                          data_format="channels_first")
+    assert np.isnan(got).any() and not np.isnan(got).all()
+
+
 @pytest.mark.parametrize("shape,k,s,pad,fmt", [
     ((1, 1, 6), 2, 2, "valid", "channels_first"),       # one row, read straight from the input
     ((1, 1, 7), 3, 2, 1, "channels_first"),             # ... with clipped edge windows

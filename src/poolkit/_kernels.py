@@ -1449,11 +1449,31 @@ def max_cf_planes(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, ch
                             yr[ow] = _fast(tr[2 * ow], tr[2 * ow + 1])
 
 
+@nb.njit(inline="always")
+def _vmax3(t, r0, r1, r2):
+    """t = the running maximum of rows r0, r1, r2 (NaN-blind, _fast); True when a tap is NaN
+    (t is then not the maximum: the caller redoes the row)."""
+    nan = False
+    for i in range(t.shape[0]):
+        a, b, c = r0[i], r1[i], r2[i]
+        t[i] = _fast(_fast(a, b), c)
+        nan |= _isnan(a) | _isnan(b) | _isnan(c)
+    return nan
+
+
+@nb.njit(inline="always")
+def _hmax3_s2(yi, r):
+    """yi[j] = the running maximum of r[2j], r[2j + 1], r[2j + 2] (NaN-blind, _fast)."""
+    for j in range(yi.shape[0]):
+        yi[j] = _fast(_fast(r[2 * j], r[2 * j + 1]), r[2 * j + 2])
+
+
 @nb.njit(**_OPTS)
 def max_cf_rows(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw_full, sw):
     N, C, D, H, W = x.shape
     OD, OH, OW = y.shape[2], y.shape[3], y.shape[4]
     a, b = _interior(bw, lw, hw, kw_full)
+    three = kw_full == 3 and sw == 2 and dw == 1 and b > a
     for job in prange(N * C * OD):
         n, c, od = _unravel3(job, C, OD)
         tmp = np.empty(W, x.dtype)
@@ -1471,6 +1491,17 @@ def max_cf_rows(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw_f
             if nd * nh == 1:  # one input row (1-D pooling, or a window one row tall)
                 _hpass_max(yr, x[n, c, i0, i1], buf, fill, bw, lw, hw, dw, kw_full, sw, a, b)
                 continue
+            if three and nd * nh <= 3:
+                # 3x3 at stride 2 (the ResNet stem): two NaN-blind passes, the rows folded
+                # then the windows along W, unless a tap is NaN (the same comparisons, in the
+                # same order, as the NaN-aware passes below)
+                e0, f0, _ = _tap_at(0, nd * nh, i0, i1, nh, 1, dd, dh, 0)
+                e1, f1, _ = _tap_at(1, nd * nh, i0, i1, nh, 1, dd, dh, 0)
+                e2, f2, _ = _tap_at(2, nd * nh, i0, i1, nh, 1, dd, dh, 0)
+                if not _vmax3(tmp, x[n, c, e0, f0], x[n, c, e1, f1], x[n, c, e2, f2]):
+                    _hmax3_s2(yr[a:b], tmp[bw[a]:])
+                    _max_edges(yr, tmp, fill, bw, lw, hw, dw, a, b)
+                    continue
             # fold the window's rows in (d, h) order; the first two in one pass
             j0, j1, _ = _second_tap(i0, i1, 0, nh, 1, dd, dh, 0)
             _max2(tmp, x[n, c, i0, i1], x[n, c, j0, j1])
