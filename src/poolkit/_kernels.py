@@ -1659,17 +1659,13 @@ def _hfold_sum(ai, t0, sw, mode):
 
 
 @nb.njit(inline="always")
-def _hfused_sum(ai, t, s, k, raw):
-    """ai[j] = t[s*j] + ... + t[s*j + k - 1] for k = 2 or 3 taps in one pass (a literal s).
-    ``t`` is a folded float64 row (whose cells are already sums from +0), or with ``raw`` an
-    input row, whose taps are then summed from +0 (a literal flag: no cost when False)."""
+def _hfused_sum(ai, t, s, k):
+    """ai[j] = t[s*j] + ... + t[s*j + k - 1] for k = 2 or 3 taps in one pass (a literal s) of a
+    folded float64 row ``t`` (whose cells are already sums from +0)."""
     for j in range(ai.shape[0]):
-        if raw:
-            v = (0.0 + _tof(t[s * j])) + _tof(t[s * j + 1])
-        else:
-            v = t[s * j] + t[s * j + 1]
+        v = t[s * j] + t[s * j + 1]
         if k == 3:
-            v += _tof(t[s * j + 2])
+            v += t[s * j + 2]
         ai[j] = v
 
 
@@ -1792,7 +1788,7 @@ def _result(v, mode, div):
 @nb.njit
 def _row_taps(yf, t, u, rows, s, k, mode, div):
     """yf[j] = the mean (mode 0, divided by div) or L2 norm (mode 2) of the k = 2 or 3 columns
-    s*j, s*j + 1 (, s*j + 2), rounded once, in one pass (literal s, rows and mode). The column
+    s*j, s*j + 1 (, s*j + 2), rounded once, in one pass (literal s and rows). The column
     sums are a folded float64 row ``t`` (rows = 0) or are summed here from +0 over the input
     row ``t`` (and ``u``): the order of a fold followed by _hfused_sum, without writing either.
     (One loop per case: a helper taking the arrays per element would cost a reference count per
@@ -1825,9 +1821,9 @@ def sum_cf_rows(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, c
     OD, OH, OW = y.shape[2], y.shape[3], y.shape[4]
     a, b = _interior(bw, lw, hw, kw_full)
     # a mean (one divisor) or L2 norm over the common short windows: the interior outputs in
-    # one pass straight to y, from the input rows when there are one or two (not for float16
-    # bits: widening them at a stride does not vectorise, a row copy does), else from the
-    # folded row
+    # one pass straight to y, from the input rows when a window spans one, or two at stride 2
+    # (not for float16 bits: widening them at a stride does not vectorise, a row copy does),
+    # else from the folded row at stride 1
     fused = (mode == 0 or mode == 2) and b > a and dw == 1 and (kw_full == 2 or kw_full == 3) \
         and sw <= 2
     for ow in range(a, b):
@@ -1879,9 +1875,9 @@ def sum_cf_rows(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, c
                 elif b > a and not done:
                     if mode != 4 and dw == 1 and (kw_full == 2 or kw_full == 3) and sw <= 2:
                         if sw == 1:  # the common small windows: all taps in one pass
-                            _hfused_sum(acc[a:b], tmp[bw[a]:], 1, kw_full, False)
+                            _hfused_sum(acc[a:b], tmp[bw[a]:], 1, kw_full)
                         else:
-                            _hfused_sum(acc[a:b], tmp[bw[a]:], 2, kw_full, False)
+                            _hfused_sum(acc[a:b], tmp[bw[a]:], 2, kw_full)
                     elif dw == 1 and sw > 2:
                         # a larger stride does not vectorise: sum the window at every position
                         # (stride 1, vectorised; the same order), then take every sw-th
