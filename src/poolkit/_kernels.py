@@ -1814,6 +1814,25 @@ def _row_taps(yf, t, u, rows, s, k, mode, div):
             _put(yf, j, _result(v, mode, div))
 
 
+@nb.njit(inline="always")
+def _sum_edges_rows(acc, x, n, c, od, oh, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw,
+                    mode, a, b):
+    """acc[ow] = the sum (of terms, mode 0 or 2) of each clipped window (outside [a, b)) of
+    output row (od, oh) of plane (n, c), straight from the input: the order of a fold (each
+    column summed from +0 over the rows in (d, h) order) followed by _sum_edge."""
+    for q in range(acc.shape[0] - (b - a)):
+        ow = q if q < a else q + (b - a)  # the outputs below a, then those from b on
+        s = 0.0
+        for kw in range(lw[ow], hw[ow]):
+            i2 = bw[ow] + kw * dw
+            col = 0.0
+            for kd in range(ld[od], hd[od]):
+                for kh in range(lh[oh], hh[oh]):
+                    col += _term(_tof(x[n, c, bd[od] + kd * dd, bh[oh] + kh * dh, i2]), mode)
+            s += col
+        acc[ow] = s
+
+
 @nb.njit(**_OPTS)
 def sum_cf_rows(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, cd, ch, cw,
                 kw_full, sw):
@@ -1838,8 +1857,7 @@ def sum_cf_rows(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, c
             yr = y[n, c, od, oh]
             nd, nh = hd[od] - ld[od], hh[oh] - lh[oh]
             f = cd[od] * ch[oh]
-            folded = False
-            done = False  # the fused pass has written the interior
+            done = False  # y's interior written (acc then holds the clipped windows' sums)
             if direct and nd * nh <= 2:
                 i0, i1 = bd[od] + ld[od] * dd, bh[oh] + lh[oh] * dh
                 r0 = x[n, c, i0, i1][bw[a]:]
@@ -1850,29 +1868,23 @@ def sum_cf_rows(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, c
                     else:
                         _row_taps(ya, r0, r0, 1, 2, kw_full, mode, f * cw[a])
                     done = True
-                    if mode == 2:  # the clipped windows' squares from a folded row
-                        folded = a > 0 or b < OW
-                    elif a > 0 or b < OW:  # the clipped windows' sums, from the input row
-                        _sum_edges(acc, x[n, c, i0, i1], mode, bw, lw, hw, dw, a, b)
                 elif nd * nh == 2 and sw == 2:  # (2x2 windows at stride 1 fold first)
                     j0, j1, _ = _second_tap(i0, i1, 0, nh, 1, dd, dh, 0)
                     _row_taps(ya, r0, x[n, c, j0, j1][bw[a]:], 2, 2, kw_full, mode, f * cw[a])
                     done = True
-                    folded = a > 0 or b < OW
-                else:
-                    folded = True
-            else:
-                folded = True
-            if folded:
+                if done and (a > 0 or b < OW):  # the clipped windows, from the input rows
+                    _sum_edges_rows(acc, x, n, c, od, oh, bd, ld, hd, bh, lh, hh, bw, lw, hw,
+                                    dd, dh, dw, mode, a, b)
+            if not done:  # fold the window's rows into tmp, then reduce along W
                 _zero(tmp)
                 for kd in range(ld[od], hd[od]):
                     i0 = bd[od] + kd * dd
                     for kh in range(lh[oh], hh[oh]):
                         _accum(tmp, x[n, c, i0, bh[oh] + kh * dh], mode, p)
-                if fused and not done and sw == 1:
+                if fused and sw == 1:
                     _row_taps(yr[a:b], tmp[bw[a]:], tmp, 0, 1, kw_full, mode, f * cw[a])
                     done = True
-                elif b > a and not done:
+                elif b > a:
                     if mode != 4 and dw == 1 and (kw_full == 2 or kw_full == 3) and sw <= 2:
                         if sw == 1:  # the common small windows: all taps in one pass
                             _hfused_sum(acc[a:b], tmp[bw[a]:], 1, kw_full)
