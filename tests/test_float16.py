@@ -12,6 +12,8 @@ import pytest
 import poolkit as pk
 from poolkit import _kernels as K
 
+from . import reference as ref
+
 ALL_BITS = np.arange(1 << 16, dtype=np.uint16)
 ALL_HALF = ALL_BITS.view(np.float16)
 FINITE = ALL_HALF[np.isfinite(ALL_HALF)]
@@ -74,24 +76,16 @@ def test_bit_helper_rounds_nan_to_nan():
         assert np.isnan(np.uint16(h).view(np.float16))
 
 
-def test_order_key_matches_float16_comparison():
-    rng = np.random.default_rng(3)
-    a = rng.integers(0, 1 << 16, 20000).astype(np.uint16)
-    b = rng.integers(0, 1 << 16, 20000).astype(np.uint16)
-    b[:500] = a[:500] ^ 0x8000  # +-0 and sign flips
-    keys = np.array([[K._hkey(int(u)), K._hkey(int(v))] for u, v in zip(a, b)])
-    fa, fb = a.view(np.float16), b.view(np.float16)
-    want = (fa > fb) | (np.isnan(fa) & ~np.isnan(fb))
-    np.testing.assert_array_equal(keys[:, 0] > keys[:, 1], want)
-
-
-def test_sixteen_bit_order_key_matches_float16_comparison():
-    """The key the compiled 2x2 max compares (in 16-bit lanes), over every float16 value."""
-    keys = np.array([K._key16(np.uint16(h)) for h in ALL_BITS], dtype=np.int64)
+@pytest.mark.parametrize("key", [K._hkey, K._hkey_nb], ids=["python", "compiled"])
+def test_order_key_matches_float16_comparison(key):
+    """The order key of the bits (the compiled one is what the 2x2 max compares, in 16-bit
+    lanes), over every float16 value."""
+    keys = np.array([key(np.uint16(h)) for h in ALL_BITS], dtype=np.int64)
     rng = np.random.default_rng(4)
     i = rng.integers(0, 1 << 16, 200000)
     j = rng.integers(0, 1 << 16, 200000)
-    j[:2000] = i[:2000] ^ 0x8000  # +-0 and sign flips
+    j[:2000] = i[:2000] ^ 0x8000  # sign flips
+    i[:2], j[:2] = (0x0000, 0x8000), (0x8000, 0x0000)  # +0 against -0, both ways
     fa, fb = ALL_HALF[i], ALL_HALF[j]
     want = (fa > fb) | (np.isnan(fa) & ~np.isnan(fb))
     np.testing.assert_array_equal(keys[i] > keys[j], want)
@@ -100,7 +94,7 @@ def test_sixteen_bit_order_key_matches_float16_comparison():
 def test_two_by_two_max_keeps_the_first_maximal_tap():
     """Channels-last 2x2 windows over random float16 bits (every NaN payload, both zeros,
     infinities, subnormals): each output is the bits of the first tap, in row-major order, that
-    no later tap beats (larger, or the first NaN), as a slow loop finds it."""
+    no later tap beats (larger, or the first NaN): the reference's argmax."""
     rng = np.random.default_rng(8)
     bits = rng.integers(0, 1 << 16, (2, 6, 8, 70)).astype(np.uint16)
     special = np.array([0x0000, 0x8000, 0x7C00, 0xFC00, 0x7C01, 0xFE00, 0x0001, 0x8001],
@@ -109,15 +103,10 @@ def test_two_by_two_max_keeps_the_first_maximal_tap():
     bits[pick] = rng.choice(special, bits.shape)[pick]
     x = bits.view(np.float16)
     got = pk.max_pool(x, 2, 2, data_format="channels_last").view(np.uint16)
-    want = np.empty_like(got)
-    for n, oh, ow, c in np.ndindex(*got.shape):
-        taps = [x[n, 2 * oh + i, 2 * ow + j, c] for i in (0, 1) for j in (0, 1)]
-        best = taps[0]
-        for v in taps[1:]:
-            if v > best or (np.isnan(v) and not np.isnan(best)):
-                best = v
-        want[n, oh, ow, c] = best.view(np.uint16)
-    np.testing.assert_array_equal(got, want)
+    _, idx = ref.max_pool(x, 2, 2, return_indices=True, data_format="channels_last")
+    n, h, w, c = bits.shape
+    want = np.take_along_axis(bits.reshape(n, h * w, c), idx.reshape(n, -1, c), axis=1)
+    np.testing.assert_array_equal(got, want.reshape(got.shape))
 
 
 def test_identity_window_round_trips_every_float16():

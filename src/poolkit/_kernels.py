@@ -41,30 +41,23 @@ if _NOJIT:
 # (exact as well) are compiled instead. Under NUMBA_DISABLE_JIT the Python versions run.
 # Two shortcuts sit on top of them: _half_mean4 sums four float16 taps in float32 where that is
 # exact (float16 instructions only; elsewhere, and under NUMBA_DISABLE_JIT, it declines), and
-# _half_max4 takes the maximum of four taps over 16-bit integer keys (_key16, any CPU).
-
-
-def _hkey(h):
-    """Order-preserving key of float16 bits: -0 equals +0, every NaN is the largest key."""
-    m = h & 0x7FFF
-    if m > 0x7C00:
-        return 0xFFFF
-    if h & 0x8000 and m != 0:
-        return 0x7FFF - m
-    return 0x8000 + m
+# _half_max4 takes the maximum of four taps over 16-bit integer keys (_hkey, any CPU).
 
 
 _U16 = np.uint16
 
 
-@nb.njit
-def _key16(h):
-    """An order-preserving key of float16 bits as _hkey (its negative keys one higher) in
-    16-bit arithmetic without branches, so that it vectorises 32 lanes wide: 0x8000 + |h| for
-    h >= 0, 0x8000 - |h| below (-0 and +0 alike), 0xFFFF for every NaN."""
+def _hkey(h):
+    """Order-preserving key of float16 bits: -0 equals +0, every NaN is the largest key.
+    0x8000 + |h| for h >= 0, 0x8000 - |h| below, 0xFFFF for NaN, in 16-bit arithmetic without
+    branches, so that compiled it vectorises 32 lanes wide."""
     m = _U16(h & _U16(0x7FFF))
     k = _U16(_U16(0x8000) - m) if h > _U16(0x7FFF) else _U16(_U16(0x8000) + m)
     return _U16(0xFFFF) if m > _U16(0x7C00) else k
+
+
+# compiled, and not inlined by Numba: its conditionals trip Numba's check of inlined code
+_hkey_nb = nb.njit(_hkey)
 
 
 @nb.njit
@@ -80,11 +73,11 @@ def _max4_keys(dst, x0, x1, x2, x3):
     when its key is larger, so ties keep the earlier tap and the first NaN wins (_better)."""
     for i in range(dst.shape[0]):
         a, b, c, d = x0[i], x1[i], x2[i], x3[i]
-        ka, kb, kc = _key16(a), _key16(b), _key16(c)
+        ka, kb, kc = _hkey_nb(a), _hkey_nb(b), _hkey_nb(c)
         m = _select(kb > ka, b, a)
         km = max(ka, kb)
         m = _select(kc > km, c, m)
-        dst[i] = _select(_key16(d) > max(km, kc), d, m)
+        dst[i] = _select(_hkey_nb(d) > max(km, kc), d, m)
 
 
 # 2**(e - 25) for the float16 exponent field e (e = 0: subnormals, 2**-24)
@@ -220,7 +213,6 @@ if not _NOJIT:
     from numba.core import cgutils
     from numba.extending import intrinsic
 
-    _hkey_nb = nb.njit(inline="always")(_hkey)
     _h2f_nb = nb.njit(inline="always")(_h2f)
     _d2h_nb = nb.njit(inline="always")(_d2h)
 
@@ -287,10 +279,10 @@ if not _NOJIT:
             return _h2f32_hw(v) > _h2f32_hw(b)
     else:
         def _better_half(v, b):
-            return _hkey_nb(np.int32(v)) > _hkey_nb(np.int32(b))
+            return _hkey_nb(v) > _hkey_nb(b)
 
         def _gt_half(v, b):
-            return _hkey_nb(np.int32(v)) > _hkey_nb(np.int32(b))
+            return _hkey_nb(v) > _hkey_nb(b)
 
         def _tof_half(v):
             return _h2f_nb(np.int32(v))
