@@ -398,19 +398,46 @@ def test_channels_first_wide_strides(op: str, rank: int, k: int, s: int, padding
         np.testing.assert_array_equal(np.signbit(got), np.signbit(ref.max_pool(x, k, **kw)))
 
 
+@pytest.mark.parametrize("fmt", ["channels_first", "channels_last"])
 @pytest.mark.parametrize("dtype", ["float32", "float16"])
 @pytest.mark.parametrize("padding", [1, "valid", "same"])
-def test_channels_first_three_by_three_max_with_nan_rows(dtype: str, padding: Any) -> None:
+def test_three_by_three_max_with_nan_rows(fmt: str, dtype: str, padding: Any) -> None:
     # the ResNet-stem window (3x3, stride 2) takes a NaN-blind pass per output row, redone
-    # where a tap is NaN: a few rows hold one, the others must be untouched by the redo
+    # where a tap is NaN: a few rows hold one, the others must be untouched by the redo (a NaN
+    # in the first column of a row's interior is one the channels-last pass carries)
     x = _tricky_row_input(2)[:, :, :, :16].astype(dtype)
     x[...] = np.where(np.isnan(x), 0.5, x)
     x[0, 1, 2, 5] = np.nan
     x[1, 0, 4, 0] = np.nan
     x[1, 1, 3, 15] = np.nan
-    got = run_and_compare("max_pool", x, 3, strides=2, padding=padding,
-                          data_format="channels_first")
+    x[0, 0, 1, 1] = np.nan
+    if fmt == "channels_last":  # (N, H, W, C): the two channels are the lanes of a pass
+        x = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+    got = run_and_compare("max_pool", x, 3, strides=2, padding=padding, data_format=fmt)
     assert np.isnan(got).any() and not np.isnan(got).all()
+
+
+@pytest.mark.parametrize("padding", [1, "valid", "same", "right"])
+@pytest.mark.parametrize("rank", [1, 2])
+def test_three_wide_max_at_stride_two_takes_the_channels_first_order(rank: int,
+                                                                     padding: Any) -> None:
+    # channels-last windows three wide at stride 2 fold their rows first and carry the column
+    # two windows share, as the channels-first row passes do: both layouts then keep the same
+    # one of several +-0 maxima in the windows that lie inside the row (the order is otherwise
+    # unspecified), and both match the reference in value
+    x = _tricky_row_input(rank)[..., :16]
+    x[...] = np.where(np.isnan(x), -0.0, np.minimum(x, 0.0))  # many windows whose max is +-0
+    pads = ((0, 0),) * (rank - 1) + ((0, 1),) if padding == "right" else padding
+    kw = dict(strides=(1,) * (rank - 1) + (2,), padding=pads)
+    pool = (3,) * rank
+    cf = run_and_compare("max_pool", x, pool, data_format="channels_first", **kw)
+    xl = np.ascontiguousarray(np.moveaxis(x, 1, -1))
+    cl = np.moveaxis(run_and_compare("max_pool", xl, pool, data_format="channels_last", **kw),
+                     -1, 1)
+    lo = 1 if padding == 1 else 0
+    inside = [ow for ow in range(cf.shape[-1]) if 0 <= 2 * ow - lo and 2 * ow - lo + 2 < 16]
+    assert (cf == 0).mean() > 0.5 and len(inside) >= 6
+    np.testing.assert_array_equal(np.signbit(cl[..., inside]), np.signbit(cf[..., inside]))
 
 
 @pytest.mark.parametrize("shape,k,s,pad,fmt", [

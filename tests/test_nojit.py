@@ -25,6 +25,7 @@ SCRIPT = textwrap.dedent(
         ("max_pool", (2, 1), dict(padding="same", return_indices=True)),
         ("max_pool", (3, 2), dict(padding=1, dilation=1, ceil_mode=True,
                                   data_format="channels_first")),
+        ("max_pool", (3, 2), dict(padding=1)),  # channels-last, a column carried
         ("avg_pool", (3, 2), dict(padding="same_lower", count_include_pad=True)),
         ("avg_pool", (2, 1), dict(padding=((1, 0), (0, 1)), divisor_override=3,
                                   data_format="channels_first")),

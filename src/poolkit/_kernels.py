@@ -581,6 +581,39 @@ def _max8(dst, x0, x1, x2, x3, x4, x5, x6, x7):
 
 
 @nb.njit(inline="always")
+def _max3_cols(yv, cv, a0, a1, a2, b0, b1, b2):
+    """yv = the running maximum of cv, then column a (rows a0, a1, a2 folded), then column b,
+    NaN-blind (_fast); cv becomes column b's maximum, the first column of the next window
+    three wide at stride 2. Returns whether a tap was NaN (yv is then not the maximum)."""
+    nan = False
+    for i in range(yv.shape[0]):
+        p, q, r = a0[i], a1[i], a2[i]
+        s, t, u = b0[i], b1[i], b2[i]
+        vb = _fast(_fast(s, t), u)
+        yv[i] = _fast(_fast(cv[i], _fast(_fast(p, q), r)), vb)
+        cv[i] = vb
+        nan |= _isnan(p) | _isnan(q) | _isnan(r) | _isnan(s) | _isnan(t) | _isnan(u)
+    return nan
+
+
+@nb.njit
+def _max3_run(yr, r0, r1, r2, bw, a, b):
+    """Channels-last max of windows three columns wide at stride 2 over the rows r0, r1, r2
+    (a (W, C) row each; one repeats when the window has two), for the outputs a..b-1 of the
+    output row yr: each column is folded over the rows once, and the column two windows share
+    is carried from one to the next (six taps read per output instead of nine). The order is
+    the channels-first kernel's: rows folded first, then the three columns. Returns whether a
+    tap was NaN (the caller then redoes the outputs with the NaN-aware passes)."""
+    cv = np.empty(yr.shape[1], r0.dtype)
+    nan = _vmax3(cv, r0[bw[a]], r1[bw[a]], r2[bw[a]])
+    for ow in range(a, b):
+        i2 = bw[ow] + 1
+        nan |= _max3_cols(yr[ow], cv, r0[i2], r1[i2], r2[i2], r0[i2 + 1], r1[i2 + 1],
+                          r2[i2 + 1])
+    return nan
+
+
+@nb.njit(inline="always")
 def _max2(dst, x0, x1):
     """dst = max(x0, x1): the first two taps of a window in one pass."""
     for i in range(dst.shape[0]):
@@ -590,16 +623,30 @@ def _max2(dst, x0, x1):
 @nb.njit(**_OPTS)
 def max_cl(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw):
     """Max without indices, channels-last: each output's taps folded over C (vectorised): a
-    window of up to four taps in one pass (eight inside the input), else the first two in one
-    pass and one per tap."""
+    window of up to four taps in one pass (eight inside the input; windows three wide at stride
+    2 carry their shared column, :func:`_max3_run`), else the first two in one pass and one per
+    tap."""
     N, D, H, W, C = x.shape
     OD, OH, OW = y.shape[1], y.shape[2], y.shape[3]
     kw_full, a, b = _full_run(lw, hw)
+    # windows three wide at stride 2 (the ResNet stem's 3x3/2) share a column with the next
+    three = kw_full == 3 and dw == 1 and b > a
+    for ow in range(a, b - 1):
+        three = three and bw[ow + 1] == bw[ow] + 2
     for job in prange(N * OD * OH):
         n, od, oh, nd, nh, i0, i1 = _window_rows(job, OD, OH, bd, ld, hd, bh, lh, hh, dd, dh)
         lo, hi = 0, 0  # the outputs done by the one-pass interior
         taps = nd * nh * kw_full
-        if 1 <= taps <= 4 and b > a:
+        carried = False  # the interior done by _max3_run (not when a tap is NaN: redone below)
+        if three and 2 <= nd * nh <= 3:
+            e0, f0, _ = _tap_at(0, nd * nh, i0, i1, nh, 1, dd, dh, 0)
+            e1, f1, _ = _tap_at(1, nd * nh, i0, i1, nh, 1, dd, dh, 0)
+            e2, f2, _ = _tap_at(2, nd * nh, i0, i1, nh, 1, dd, dh, 0)
+            carried = not _max3_run(y[n, od, oh], x[n, e0, f0], x[n, e1, f1], x[n, e2, f2], bw,
+                                    a, b)
+        if carried:
+            lo, hi = a, b
+        elif 1 <= taps <= 4 and b > a:
             # small windows (2x2) inside the input: the taps' positions relative to the window's
             # first are the same for every output
             lo, hi = a, b
