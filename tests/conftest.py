@@ -1,6 +1,9 @@
-"""Shared pytest configuration: a modest hypothesis profile and a seeded RNG fixture."""
+"""Shared pytest configuration: a modest hypothesis profile, a seeded RNG fixture, and the
+kernels compiled in parallel before a whole-suite run."""
 
 from __future__ import annotations
+
+import os
 
 import numpy as np
 import pytest
@@ -23,3 +26,24 @@ else:
 def rng() -> np.random.Generator:
     """A freshly seeded generator, so every test draws the same data on every run."""
     return np.random.default_rng(20240601)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Before a run of the whole suite (no paths given), compile every kernel into Numba's cache
+    on all CPUs at once (``poolkit.precompile``): on a fresh machine the tests would otherwise
+    compile them one after the other as they first reach each kernel and dtype. A run of chosen
+    tests compiles only what it needs, as before; ``POOLKIT_PRECOMPILE=0`` turns this off."""
+    config = session.config
+    whole = getattr(config, "args_source", None) == pytest.Config.ArgsSource.TESTPATHS
+    if not whole or os.environ.get("POOLKIT_PRECOMPILE", "1") == "0" \
+            or os.environ.get("NUMBA_DISABLE_JIT", "0") not in ("", "0") \
+            or hasattr(config, "workerinput"):  # a pytest-xdist worker: the controller did it
+        return
+    import poolkit
+
+    info = poolkit.precompile()
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"poolkit.precompile: {info['signatures']} kernel signatures "
+                            f"compiled or loaded in {info['seconds']} s on "
+                            f"{info['processes']} processes")

@@ -79,17 +79,30 @@ def assert_one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> N
 def test_help_and_version():
     top = cli("--help")
     assert top.returncode == 0
-    for command in ("explain", "pool", "compare"):
+    for command in ("explain", "pool", "compare", "precompile"):
         assert command in top.stdout
     version = cli("--version")
     assert version.returncode == 0
     import poolkit
 
     assert version.stdout.strip() == f"poolkit {poolkit.__version__}"
-    for command, option in (("explain", "--grad"), ("pool", "--pyramid"), ("compare", "--input-size")):
+    for command, option in (("explain", "--grad"), ("pool", "--pyramid"), ("compare", "--input-size"),
+                            ("precompile", "--processes")):
         proc = cli(command, "--help")
         assert proc.returncode == 0, proc.stderr
         assert option in proc.stdout
+
+
+def test_precompile_reports_what_it_compiled_and_rejects_unknown_dtypes():
+    # (in a whole-suite run the kernels are in Numba's cache already: this loads them)
+    proc = cli("precompile", "--dtypes", "float64", "--processes", "1")
+    assert proc.returncode == 0, proc.stderr
+    m = re.fullmatch(r"(\d+) kernel signatures \((\d+) kernels\) compiled or loaded in [\d.]+ s "
+                     r"on 1 processes\n", proc.stdout)
+    assert m and int(m.group(1)) >= int(m.group(2)) >= 20, proc.stdout
+    bad = cli("precompile", "--dtypes", "float128")
+    assert bad.returncode == 1
+    assert "received dtypes=('float128',)" in bad.stderr and bad.stdout == ""
 
 
 def test_console_script_is_installed():

@@ -44,6 +44,7 @@ SCRIPT = textwrap.dedent(
     check_op(OPS["max_pool"], x, 2, 2, "same", return_indices=True)
     x = make_input((1, 3, 3, 4, 2), "float64", 8)  # 3-D
     check_op(OPS["avg_pool"], x, 2, 1, 1, count_include_pad=True)
+    assert pk.precompile()["signatures"] == 0  # nothing to compile
     print("nojit ok")
     """
 )

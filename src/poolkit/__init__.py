@@ -5,6 +5,7 @@ TensorFlow/Keras, PyTorch and ONNX, forward and backward, on compiled multi-thre
 """
 from . import layers
 from ._buffers import set_buffer_cache
+from ._precompile import precompile
 from .grad import grad, vjp
 from .unpool import max_unpool, roi_max_pool
 from .ops import (adaptive_avg_pool, adaptive_max_pool, avg_pool, global_avg_pool,
@@ -15,5 +16,5 @@ __version__ = "0.1.0"
 __all__ = [
     "max_pool", "avg_pool", "lp_pool", "global_max_pool", "global_avg_pool", "global_lp_pool",
     "adaptive_max_pool", "adaptive_avg_pool", "output_shape", "max_unpool", "roi_max_pool",
-    "vjp", "grad", "layers", "set_buffer_cache", "__version__",
+    "vjp", "grad", "layers", "set_buffer_cache", "precompile", "__version__",
 ]
