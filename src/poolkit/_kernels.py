@@ -1285,7 +1285,7 @@ def _hfused_max(yi, r, s, k):
 @nb.njit
 def _hpass_max(yr, row, buf, fill, bw, lw, hw, dw, kw_full, sw, a, b):
     """yr = the windows' maxima along one (folded) row: the interior [a, b) with a literal
-    stride, the clipped ends tap by tap. ``buf``: scratch of the row's length."""
+    stride, the clipped ends tap by tap. ``buf``: scratch of twice the row's length."""
     if b > a:
         # interior: taps 0..kw_full-1 all real; slices starting at 0 let the compiler prove
         # indices non-negative (no wrap-around checks)
@@ -1298,22 +1298,51 @@ def _hpass_max(yr, row, buf, fill, bw, lw, hw, dw, kw_full, sw, a, b):
             # a larger stride does not vectorise: take the window maximum at every position
             # (stride 1, vectorised), then every sw-th of them
             m = bw[b - 1] - bw[a] + 1
-            if kw_full == 1:
-                bm = row[bw[a]:bw[a] + m]
-            elif kw_full == 2 or kw_full == 3:
-                bm = buf[:m]
-                _hfused_max(bm, row[bw[a]:], 1, kw_full)
-            else:
-                bm = buf[:m]
-                for kw in range(kw_full):
-                    _hfold_max(bm, row[bw[a] + kw:], 1, kw == 0)
             yi = yr[a:b]
-            for j in range(b - a):
-                yi[j] = bm[sw * j]
+            if kw_full > 3:
+                # wide windows (adaptive ones): the maximum of every run of w taps for w = 2,
+                # 4, 8, ... (each pass doubles w), then each window as two runs of w that
+                # overlap: log2(kw) passes instead of kw. The first maximum along the row
+                # wins every comparison it takes part in, so this keeps the tap that one pass
+                # per tap keeps (the first maximum, or the first NaN)
+                # (the runs go back and forth between the two halves of buf: a pass in place
+                # would read what it writes, and then does not vectorise)
+                L = m + kw_full - 1  # the taps the windows span
+                half = buf.shape[0] // 2
+                src, dst = 0, half
+                _hfused_max(buf[:L - 1], row[bw[a]:], 1, 2)
+                w = 2
+                while 2 * w <= kw_full:
+                    _hdouble_max(buf[dst:dst + L - 2 * w + 1], buf[src:], buf[src + w:])
+                    src, dst = dst, src
+                    w *= 2
+                bm = buf[src:]
+                for j in range(b - a):
+                    u = bm[sw * j]
+                    v = bm[sw * j + kw_full - w]
+                    yi[j] = v if _better(v, u) else u
+            else:
+                if kw_full == 1:
+                    bm = row[bw[a]:bw[a] + m]
+                else:
+                    bm = buf[:m]
+                    _hfused_max(bm, row[bw[a]:], 1, kw_full)
+                for j in range(b - a):
+                    yi[j] = bm[sw * j]
         else:
             for kw in range(kw_full):
                 _hfold_max(yr[a:b], row[bw[a] + kw * dw:], sw, kw == 0)
     _max_edges(yr, row, fill, bw, lw, hw, dw, a, b)
+
+
+@nb.njit(inline="always")
+def _hdouble_max(dst, t, u):
+    """dst[i] = the maximum of t[i] and u[i] (two runs of taps, u's the later one): ties and
+    the first NaN go to t."""
+    for i in range(dst.shape[0]):
+        v = u[i]
+        b = t[i]
+        dst[i] = v if _better(v, b) else b
 
 
 @nb.njit(inline="always")
@@ -1516,7 +1545,7 @@ def max_cf_rows(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw_f
     for job in prange(N * C * OD):
         n, c, od = _unravel3(job, C, OD)
         tmp = np.empty(W, x.dtype)
-        buf = np.empty(W, x.dtype)
+        buf = np.empty(2 * W, x.dtype)
         nd = hd[od] - ld[od]
         for oh in range(OH):
             yr = y[n, c, od, oh]
