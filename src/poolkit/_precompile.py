@@ -191,17 +191,18 @@ def precompile(processes: int | None = None, dtypes: Sequence[str] = DTYPES) -> 
     if _NOJIT:
         return dict(kernels=0, signatures=0, processes=0, seconds=0.0)
     pairs = plan(dtypes)
-    shares = [s for s in assign(pairs, int(processes)) if s]
+    shares = assign(pairs, int(processes))  # each worker rebuilds the plan and takes its share
     env = dict(os.environ)
     src = str(Path(__file__).resolve().parents[1])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH", "")) if p)
     code = ("import sys; from poolkit._precompile import _worker; "
             "_worker(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3].split(','))")
-    procs = [subprocess.Popen([sys.executable, "-c", code, str(i), str(int(processes)),
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(i), str(len(shares)),
                                ",".join(dtypes)], env=env)
-             for i in range(int(processes)) if assign(pairs, int(processes))[i]]
-    failed = [p.args for p in procs if p.wait() != 0]
+             for i, share in enumerate(shares) if share]
+    failed = [p.args[3] for p in procs if p.wait() != 0]
     if failed:
-        raise RuntimeError(f"precompile workers failed: {failed}")
+        raise RuntimeError(f"precompile workers {', '.join(failed)} of {len(shares)} failed "
+                           "(their output is above)")
     return dict(kernels=len({k for k, _ in pairs}), signatures=len(pairs),
-                processes=len(shares), seconds=round(time.perf_counter() - start, 1))
+                processes=len(procs), seconds=round(time.perf_counter() - start, 1))
