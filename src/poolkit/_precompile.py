@@ -67,8 +67,10 @@ def _recording(log: list) -> Iterator[None]:
 
 
 def _calls(dtype: str) -> Iterator:
-    """Zero-argument callables covering every kernel path of the operations for one dtype."""
+    """Zero-argument callables covering every kernel path of the operations for one dtype (call
+    each as it comes: they read the arrays of the loop's current layout)."""
     import poolkit as pk
+
     dt = np.dtype(dtype)
     for fmt in ("channels_last", "channels_first"):
         x2 = np.ones((1, 6, 6, 2) if fmt == "channels_last" else (1, 2, 6, 6), dt)
