@@ -39,6 +39,9 @@ def _parser() -> argparse.ArgumentParser:
                     help="time budget per cell; fewer runs (at least 3) for slow cells (default 0.6, quick 0.05)")
     ap.add_argument("--out", default=None, metavar="DIR",
                     help=f"output folder (default {DEFAULT_OUT.name}/, quick: {DEFAULT_OUT.name}/quick/)")
+    ap.add_argument("--gpu", action="store_true",
+                    help="also time the GPU peers (PyTorch CUDA, JAX GPU) against a GPU copy floor;"
+                         " poolkit stays on the CPU")
     ap.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
     ap.add_argument("--no-latency", action="store_true", help="skip the first-call-latency subprocesses")
     ap.add_argument("--latency-rows", default="", metavar="PATTERN",
@@ -56,6 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if args.gpu:  # JAX's GPU platform next to its CPU one; memory taken as needed, not 75% up front
+        os.environ.setdefault("JAX_PLATFORMS", "cuda,cpu")
+        os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
     os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
     from . import harness, report
@@ -85,9 +91,14 @@ def main(argv: list[str] | None = None) -> int:
     budget = args.budget if args.budget is not None else (0.05 if quick else 0.6)
     out = Path(args.out) if args.out else (DEFAULT_OUT / "quick" if quick else DEFAULT_OUT)
     try:
-        peers = get_peers(args.peers or None)
+        peers = get_peers(args.peers or None, gpu=args.gpu)
     except ValueError as exc:
         parser.error(str(exc))
+    gpu_peers = [p for p in peers if p.gpu]
+    if args.gpu and not gpu_peers:
+        print("--gpu: no GPU peer is available (PyTorch with CUDA, or JAX with a GPU platform)",
+              file=sys.stderr)
+        return 2
     log = print
 
     t_start = time.perf_counter()
@@ -119,6 +130,11 @@ def main(argv: list[str] | None = None) -> int:
 
     bw = measure_bw()
     log(f"copy bandwidth {bw['bandwidth'] / 1e9:.1f} GB/s")
+    gpu_bw = None
+    bw_peer = next((p for p in gpu_peers if hasattr(p, "copy_bandwidth")), None)
+    if bw_peer is not None:
+        gpu_bw = bw_peer.copy_bandwidth(2**24 if quick else 2**30)
+        log(f"GPU copy bandwidth {gpu_bw['bandwidth'] / 1e9:.0f} GB/s ({gpu_bw['device']})")
 
     records = []
     bad = 0
@@ -142,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
         bw = harness.merge_bandwidth(bw, measure_bw())
     for rec in records:  # the floor uses the best bandwidth of the whole run
         rec["floor_s"] = rec["bytes"] / bw["bandwidth"]
+        if gpu_bw is not None:
+            rec["gpu_floor_s"] = rec["bytes"] / gpu_bw["bandwidth"]
         harness.summarize(rec)
     log(f"copy bandwidth (best of {len(bw['samples'])}) {bw['bandwidth'] / 1e9:.1f} GB/s")
 
@@ -172,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     cmd = "python -m benchmarks " + " ".join(shlex.quote(a) for a in argv)
     data = {
         "command": cmd.strip(), "quick": quick, "repeat": repeat, "budget_s": budget,
-        "machine": machine, "copy_bandwidth": bw, "load_before": _fmt_load(load_before),
+        "machine": machine, "copy_bandwidth": bw, "gpu_copy_bandwidth": gpu_bw, "load_before": _fmt_load(load_before),
         "load_after": _fmt_load(harness.load_average()), "registry_note": registry_note,
         "peers": [p.name for p in peers], "peer_labels": {p.name: p.label for p in peers},
         "rows": records, "elapsed_s": time.perf_counter() - t_start,

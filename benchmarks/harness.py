@@ -243,13 +243,15 @@ def measure_row(row: Row, peers: list[Peer], *, quick: bool, repeat: int, cell_b
     outputs: dict[str, np.ndarray] = {}
     for peer in peers:
         cell: dict[str, Any] = {"status": "ok", "reason": "", "note": ""}
+        if peer.gpu:
+            cell["gpu"] = True
         rec["peers"][peer.name] = cell
         try:
             prep = peer.prepare(row, x, dy, quick)
             cell["note"] = prep.note
             t0 = time.perf_counter()
             res = prep.run()
-            cell["first_call_s"] = time.perf_counter() - t0
+            cell["first_call_s"] = (time.perf_counter() - t0) / prep.calls
             outputs[peer.name] = np.asarray(prep.to_numpy(res))
             del res
             prepared[peer.name] = prep
@@ -326,6 +328,7 @@ def measure_row(row: Row, peers: list[Peer], *, quick: bool, repeat: int, cell_b
             gc.enable()
     for name, ts in times.items():
         cell = rec["peers"][name]
+        ts = [t / prepared[name].calls for t in ts]
         cell["median_s"] = float(np.median(ts))
         cell["min_s"] = float(np.min(ts))
         cell["runs"] = len(ts)
@@ -334,9 +337,19 @@ def measure_row(row: Row, peers: list[Peer], *, quick: bool, repeat: int, cell_b
 
 
 def summarize(rec: dict) -> None:
-    """Add best peer and poolkit's ratios to ``rec`` in place."""
+    """Add best peer and poolkit's ratios to ``rec`` in place.
+
+    GPU peers (``--gpu``) are not CPU rivals: the best of them is kept apart, with its own ratio
+    to the GPU floor (``gpu_floor_s``, set when the run measured a GPU copy bandwidth)."""
     pk = rec["peers"].get("poolkit", {})
-    others = {n: c["median_s"] for n, c in rec["peers"].items() if n != "poolkit" and "median_s" in c}
+    timed = {n: c["median_s"] for n, c in rec["peers"].items() if n != "poolkit" and "median_s" in c}
+    others = {n: t for n, t in timed.items() if not rec["peers"][n].get("gpu")}
+    gpus = {n: t for n, t in timed.items() if rec["peers"][n].get("gpu")}
+    if gpus:
+        best = min(gpus, key=gpus.get)
+        rec["best_gpu_peer"], rec["best_gpu_s"] = best, gpus[best]
+        if rec.get("gpu_floor_s"):
+            rec["ratio_gpu_floor"] = gpus[best] / rec["gpu_floor_s"]
     if others:
         best = min(others, key=others.get)
         rec["best_peer"], rec["best_peer_s"] = best, others[best]

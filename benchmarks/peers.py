@@ -38,6 +38,9 @@ class Prepared:
     run: Callable[[], Any]
     to_numpy: Callable[[Any], np.ndarray]
     note: str = ""
+    #: How many calls of the op one ``run()`` makes. GPU peers queue several launches and
+    #: wait once, so a call's time is not a host round trip; the harness divides by this.
+    calls: int = 1
 
 
 def _threads() -> int:
@@ -80,6 +83,8 @@ class Peer:
     module = ""
     #: Whether RSS growth shows what a call allocates (False for allocators that keep freed blocks).
     rss_measurable = True
+    #: Whether the peer runs on a GPU (``--gpu``): it gets its own floor and is not a CPU rival.
+    gpu = False
 
     def available(self) -> bool:
         """Whether the peer's package is installed (imports nothing heavy otherwise)."""
@@ -136,6 +141,7 @@ class PoolkitPeer(Peer):
 # --------------------------------------------------------------------- PyTorch
 class TorchPeer(Peer):
     name, label, module = "torch", "PyTorch", "torch"
+    device = "cpu"
 
     def setup(self):
         import torch
@@ -156,14 +162,15 @@ class TorchPeer(Peer):
 
         def to_torch(a):
             t = torch.from_numpy(a)
-            # a permuted NHWC array *is* a channels_last tensor (same strides)
-            return t.permute(perm) if cl else t
+            # a permuted NHWC array *is* a channels_last tensor (same strides), also once copied
+            # to a GPU (`Tensor.to` keeps dense strides)
+            return (t.permute(perm) if cl else t).to(self.device)
 
         def back(t):
             t = t.detach()
             if cl and t.dim() == nd + 2:
                 t = t.permute(inv)
-            return t.numpy()
+            return t.cpu().numpy()
 
         note = ""
         if cl and nd == 1:
@@ -201,17 +208,69 @@ class TorchPeer(Peer):
             def run():
                 with torch.no_grad():
                     return fn(xt)
-            return Prepared(run, back, note)
+            return self._prepared(run, back, note)
 
         xt = xt.detach().requires_grad_(True)
-        dyt = to_torch(dy) if kind != "global" else torch.from_numpy(dy)
+        dyt = to_torch(dy) if kind != "global" else torch.from_numpy(dy).to(self.device)
 
         def run_bwd():
             y = fn(xt)
             (dx,) = torch.autograd.grad(y, xt, dyt)
             return dx
 
-        return Prepared(run_bwd, back, note)
+        return self._prepared(run_bwd, back, note)
+
+    def _prepared(self, run, back, note):
+        return Prepared(run, back, note)
+
+
+class TorchCudaPeer(TorchPeer):
+    """PyTorch on the first CUDA device (``--gpu``); the input is copied there untimed."""
+
+    name, label = "torch-cuda", "PyTorch CUDA"
+    device, gpu, rss_measurable = "cuda", True, False
+    #: launches queued per timed ``run()`` before one synchronisation
+    calls = 20
+
+    def available(self):
+        if not super().available():
+            return False
+        import torch
+
+        return torch.cuda.is_available()
+
+    def _prepared(self, run, back, note):
+        def run_many():
+            for _ in range(self.calls):
+                y = run()
+            self._sync()
+            return y
+
+        return Prepared(run_many, back, note, calls=self.calls)
+
+    def _sync(self):
+        import torch
+
+        torch.cuda.synchronize()
+
+    def copy_bandwidth(self, nbytes: int = 2**30, repeat: int = 20) -> dict[str, Any]:
+        """Device-to-device copy bandwidth (bytes read + written per second, median of CUDA-event
+        timed copies of ``nbytes``), the GPU counterpart of the harness's CPU copy."""
+        import torch
+
+        src = torch.rand(nbytes // 4, device="cuda")
+        dst = torch.empty_like(src)
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        ts = []
+        for i in range(repeat + 3):
+            start.record()
+            dst.copy_(src)
+            end.record()
+            end.synchronize()
+            if i >= 3:
+                ts.append(start.elapsed_time(end) / 1e3)
+        bw = 2 * src.numel() * 4 / float(np.median(ts))
+        return {"device": torch.cuda.get_device_name(), "bytes": float(src.numel() * 4), "bandwidth": bw}
 
 
 # --------------------------------------------------------------------- TensorFlow
@@ -371,6 +430,8 @@ class OnnxRuntimePeer(Peer):
 # --------------------------------------------------------------------- JAX
 class JaxPeer(Peer):
     name, label, module = "jax", "JAX", "jax"
+    platform = "cpu"
+    calls = 1
 
     def setup(self):
         os.environ.setdefault("JAX_PLATFORMS", "cpu")
@@ -439,12 +500,18 @@ class JaxPeer(Peer):
                         total = lax.reduce_window(a * a if p == 2 else a ** p, zero, lax.add, win, strides, padcfg)
                         return jnp.sqrt(total) if p == 2 else total ** (1.0 / p)
 
-        cpu = jax.devices("cpu")[0]
-        xj = jax.device_put(x, cpu)
+        dev = jax.devices(self.platform)[0]
+        xj = jax.device_put(x, dev)
+        calls = self.calls
         if not row.backward:
             f = jax.jit(fn)
-            return Prepared(lambda: f(xj).block_until_ready(), np.asarray, note)
-        dyj = jax.device_put(dy, cpu)
+
+            def run_fwd():
+                for _ in range(calls):
+                    y = f(xj)
+                return y.block_until_ready()
+            return Prepared(run_fwd, np.asarray, note, calls=calls)
+        dyj = jax.device_put(dy, dev)
 
         @jax.jit
         def fb(t, d):
@@ -454,10 +521,29 @@ class JaxPeer(Peer):
             return y, pull(d)[0]
 
         def run():
-            y, dx = fb(xj, dyj)
+            for _ in range(calls):
+                y, dx = fb(xj, dyj)
             return dx.block_until_ready(), y.block_until_ready()
 
-        return Prepared(run, lambda r: np.asarray(r[0]), note)
+        return Prepared(run, lambda r: np.asarray(r[0]), note, calls=calls)
+
+
+class JaxGpuPeer(JaxPeer):
+    """JAX on the first CUDA device (``--gpu``, which lets JAX see its GPU platform)."""
+
+    name, label = "jax-gpu", "JAX GPU"
+    platform, gpu, rss_measurable = "gpu", True, False
+    calls = 20
+
+    def available(self):
+        if not super().available():
+            return False
+        try:
+            import jax
+
+            return bool(jax.devices("gpu"))
+        except Exception:  # no GPU platform (or JAX_PLATFORMS=cpu)
+            return False
 
 
 # --------------------------------------------------------------------- NumPy
@@ -551,18 +637,20 @@ class NumpyPeer(Peer):
 
 #: Every known peer, in column order (poolkit first).
 PEERS: dict[str, Peer] = {p.name: p for p in (PoolkitPeer(), TorchPeer(), TensorFlowPeer(),
-                                                OnnxRuntimePeer(), JaxPeer(), NumpyPeer())}
+                                                OnnxRuntimePeer(), JaxPeer(), NumpyPeer(),
+                                                TorchCudaPeer(), JaxGpuPeer())}
 
 
-def get_peers(names: str | None) -> list[Peer]:
-    """Installed peers named in the comma-separated ``names`` (all when None); poolkit always first."""
+def get_peers(names: str | None, gpu: bool = False) -> list[Peer]:
+    """Installed peers named in the comma-separated ``names`` (all CPU peers when None, and the
+    GPU peers too when ``gpu``); poolkit always first."""
     if names:
         wanted = [n.strip() for n in names.split(",") if n.strip()]
         unknown = [n for n in wanted if n not in PEERS]
         if unknown:
             raise ValueError(f"`peers` must name known peers {sorted(PEERS)}; received peers={names!r}")
     else:
-        wanted = list(PEERS)
+        wanted = [n for n, p in PEERS.items() if gpu or not p.gpu]
     if "poolkit" not in wanted:
         wanted.insert(0, "poolkit")
     return [PEERS[n] for n in PEERS if n in wanted and PEERS[n].available()]

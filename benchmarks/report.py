@@ -29,7 +29,7 @@ def _cell(rec: dict, name: str) -> str:
         return ""
     if "median_s" in cell:
         text = _ms(cell["median_s"])
-        if name != "poolkit" and rec.get("best_peer") == name:
+        if name != "poolkit" and name in (rec.get("best_peer"), rec.get("best_gpu_peer")):
             text = f"**{text}**"
         return text
     return {"n/a": "n/a", "mismatch": "✗ differs", "error": "error"}.get(cell["status"], cell["status"])
@@ -78,6 +78,17 @@ def markdown(data: dict) -> str:
         f" up to {data['repeat']} timed runs per cell (at least 3; fewer for slow cells) after warm-up,"
         f" in blocks interleaved across peers, median shown;"
         f" total {data['elapsed_s']:.0f} s",
+    ]
+    gbw = data.get("gpu_copy_bandwidth")
+    if gbw:
+        lines.append(
+            f"- GPU: {gbw['device']}; device-to-device copy bandwidth (read + write, median of CUDA-event"
+            f" timed copies of {gbw['bytes'] / MB:.0f} MB): {gbw['bandwidth'] / 1e9:.0f} GB/s. GPU peers"
+            " run on inputs already on the GPU (the copy there is not timed), queue 20 calls and wait once;"
+            " a call's time is the batch's over 20. poolkit runs on the CPU: `pk/best` compares it with"
+            " the CPU peers only; `GPU floor` = bytes / GPU copy bandwidth, `GPU/floor` is the fastest"
+            " GPU peer's ratio to it.")
+    lines += [
         "",
         "Times are milliseconds per call (median). **Bold**: fastest peer. `floor` = (bytes in + bytes out) /"
         " copy bandwidth, the least a memory-bound op can cost. `pk/best` < 1 means poolkit leads"
@@ -87,16 +98,20 @@ def markdown(data: dict) -> str:
         "",
     ]
     head = ["row", "input", "floor"] + [labels[p] for p in peers] + ["pk/best", "pk/floor"]
+    if gbw:
+        head += ["GPU floor", "GPU/floor"]
     lines.append("| " + " | ".join(head) + " |")
     lines.append("|" + "|".join(["---"] * 2 + ["---:"] * (len(head) - 2)) + "|")
     for rec in data["rows"]:
         shape = "×".join(map(str, rec["shape"]))
         if rec.get("skipped"):
             lines.append(f"| {rec['title']} | {shape} | | " + " | ".join(["—"] * len(peers))
-                         + f" | skipped: {rec['skipped']} | |")
+                         + f" | skipped: {rec['skipped']} | |" + (" | |" if gbw else ""))
             continue
         cells = [rec["title"], shape, _ms(rec["floor_s"])] + [_cell(rec, p) for p in peers]
         cells += [_ratio(rec.get("ratio_best"), lead_mark=True), _ratio(rec.get("ratio_floor"))]
+        if gbw:
+            cells += [_ms(rec.get("gpu_floor_s")), _ratio(rec.get("ratio_gpu_floor"))]
         lines.append("| " + " | ".join(cells) + " |")
 
     # ---- memory and first-call latency
@@ -180,7 +195,8 @@ def bar_chart(data: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     rows = [r for r in data["rows"] if not r.get("skipped")]
-    peers = data["peers"]
+    # the CPU floor is no yardstick for GPU peers (``--gpu``): they are in the table only
+    peers = [p for p in data["peers"] if not any(r["peers"].get(p, {}).get("gpu") for r in rows)]
     if not rows:
         return
     n, k = len(rows), len(peers)

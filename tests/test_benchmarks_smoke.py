@@ -126,3 +126,66 @@ def test_probes_in_subprocesses(tmp_path):
     for key in ("cold", "warm_cache"):
         assert rec["latency"][key]["first_call_s"] > 0, rec["latency"]
     assert "Peak extra memory" in (tmp_path / "results.md").read_text()
+
+
+# ---- --gpu plumbing, with the CPU standing in for the device (CI has no GPU)
+from benchmarks import peers as peers_mod  # noqa: E402
+
+
+class _StandInTorchCuda(peers_mod.TorchCudaPeer):
+    """TorchCudaPeer's code path (copy to the device, queued calls, copy back) on the CPU."""
+
+    name, label, device = "standin-cuda", "stand-in CUDA", "cpu"
+
+    def available(self):
+        return peers_mod.TorchPeer.available(self)
+
+    def _sync(self):
+        pass
+
+    def copy_bandwidth(self, nbytes=0, repeat=0):
+        return {"device": "stand-in", "bytes": 1e6, "bandwidth": 1e12}
+
+
+def test_gpu_run_keeps_gpu_peers_apart(tmp_path, monkeypatch):
+    pytest.importorskip("torch")
+    monkeypatch.setenv("JAX_PLATFORMS", "cpu")
+    monkeypatch.setitem(peers_mod.PEERS, "standin-cuda", _StandInTorchCuda())
+    rows = "max2d-k3s2p1-f32-nhwc-fwd,avg2d-k3s1same-f32-nchw-bwd"
+    assert main(["--quick", "--gpu", "--rows", rows, "--peers", "numpy,standin-cuda", "--out", str(tmp_path),
+                 "--no-memory", "--no-latency"]) == 0
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert data["gpu_copy_bandwidth"]["bandwidth"] == 1e12
+    for rec in data["rows"]:
+        cell = rec["peers"]["standin-cuda"]
+        assert cell["status"] == "ok" and cell["gpu"], (rec["id"], cell)
+        assert rec["best_gpu_peer"] == "standin-cuda"
+        assert rec["gpu_floor_s"] == rec["bytes"] / 1e12
+        assert rec["ratio_gpu_floor"] == cell["median_s"] / rec["gpu_floor_s"]
+        # poolkit's rival is the best CPU peer, never the GPU one
+        assert rec.get("best_peer") in (None, "numpy"), rec["id"]
+    md = (tmp_path / "results.md").read_text()
+    assert "| GPU floor | GPU/floor |" in md and "stand-in" in md
+    # without --gpu the GPU peers are not chosen by default
+    assert not any(p.gpu for p in get_peers(None))
+
+
+class _QueuedPeer(Peer):
+    name, label, module, gpu = "queued", "queued", "numpy", True
+
+    def prepare(self, row, x, dy, quick, for_memory=False):
+        f = PoolkitPeer().func(row.op)
+        args, kw = row.call_args()
+        return Prepared(lambda: f(x, *args, **kw), np.asarray, calls=4)
+
+
+def test_time_per_call_divides_queued_calls(monkeypatch):
+    clock = iter(range(10**6))  # every reading of the clock is one second later
+    monkeypatch.setattr(harness.time, "perf_counter", lambda: float(next(clock)))
+    row = select_rows("max2d-k2s2-f32-nchw-fwd")[0]
+    rec = harness.measure_row(row, [PoolkitPeer(), _QueuedPeer()], quick=True, repeat=3, cell_budget=0.0,
+                              bandwidth=1e10, registry=None, log=lambda s: None, pause=0.0)
+    assert rec["peers"]["poolkit"]["median_s"] == 1.0
+    assert rec["peers"]["queued"]["median_s"] == 0.25
+    harness.summarize(rec)
+    assert rec["best_gpu_peer"] == "queued" and "best_peer" not in rec and "ratio_best" not in rec
