@@ -417,6 +417,34 @@ def test_three_by_three_max_with_nan_rows(fmt: str, dtype: str, padding: Any) ->
     assert np.isnan(got).any() and not np.isnan(got).all()
 
 
+@pytest.mark.parametrize("width", [5, 6, 9, 12])
+@pytest.mark.parametrize("padding,ceil_mode", [
+    (0, False), (1, False), (2, False), ("same", False), (((1, 1), (0, 2)), False),
+    (((1, 1), (2, 0)), False), (0, True), (1, True)])
+@pytest.mark.parametrize("dtype", ["float32", "float16", "int16"])
+def test_three_by_three_stride_two_edges_channels_first(width, padding, ceil_mode, dtype):
+    # channels-first 3x3/2 reads every window, clipped ones too, from the folded row with two
+    # cells of padding on each side: windows clipped on either side, of every parity of start,
+    # with real taps equal to the padding's value (-inf, or the integer minimum) at the ends
+    rng = np.random.default_rng(width)
+    x = rng.standard_normal((2, 3, 7, width)) * 4
+    low = -np.inf if dtype != "int16" else np.iinfo(np.int16).min
+    x[:, :, :, 0] = low
+    x[0, :, :, -1] = low
+    x[1, 2] = low
+    x = x.astype(dtype)
+    if dtype != "int16":
+        x[0, 1, 3, width // 2] = np.nan
+    got = run_and_compare("max_pool", x, 3, strides=2, padding=padding, ceil_mode=ceil_mode,
+                          data_format="channels_first")
+    assert (got == low).any() and (got > low).any()
+    # the same windows in a 3-D input, one plane deep
+    pads3 = padding if isinstance(padding, str) else ((0, 0),) + (
+        padding if isinstance(padding, tuple) else ((padding, padding),) * 2)
+    run_and_compare("max_pool", x[:, :, None], (1, 3, 3), strides=(1, 2, 2), padding=pads3,
+                    ceil_mode=ceil_mode, data_format="channels_first")
+
+
 @pytest.mark.parametrize("padding", [1, "valid", "same", "right"])
 @pytest.mark.parametrize("rank", [1, 2])
 def test_three_wide_max_at_stride_two_takes_the_channels_first_order(rank: int,

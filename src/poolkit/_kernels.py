@@ -1530,10 +1530,46 @@ def _vmax3(t, r0, r1, r2):
 
 
 @nb.njit(inline="always")
-def _hmax3_s2(yi, r):
-    """yi[j] = the running maximum of r[2j], r[2j + 1], r[2j + 2] (NaN-blind, _fast)."""
+def _vmax3_split(ev, od, r0, r1, r2):
+    """ev[i], od[i] = the running maxima of rows r0, r1, r2 at columns 2i and 2i + 1 (NaN-blind,
+    _fast): the rows folded and split by column parity in one pass, so that the stride-2 windows
+    then read contiguous runs. True when a tap is NaN (the caller redoes the row)."""
+    nan = False
+    for i in range(r0.shape[0] // 2):
+        a, b, c = r0[2 * i], r1[2 * i], r2[2 * i]
+        ev[i] = _fast(_fast(a, b), c)
+        nan |= _isnan(a) | _isnan(b) | _isnan(c)
+        a, b, c = r0[2 * i + 1], r1[2 * i + 1], r2[2 * i + 1]
+        od[i] = _fast(_fast(a, b), c)
+        nan |= _isnan(a) | _isnan(b) | _isnan(c)
+    if r0.shape[0] % 2:
+        i = r0.shape[0] // 2
+        a, b, c = r0[2 * i], r1[2 * i], r2[2 * i]
+        ev[i] = _fast(_fast(a, b), c)
+        nan |= _isnan(a) | _isnan(b) | _isnan(c)
+    return nan
+
+
+@nb.njit(inline="always")
+def _hmax3_split(yi, u, v):
+    """yi[j] = the running maximum of u[j], v[j], u[j + 1]: three columns in a row, split by
+    parity (u the first column's, NaN-blind, _fast)."""
     for j in range(yi.shape[0]):
-        yi[j] = _fast(_fast(r[2 * j], r[2 * j + 1]), r[2 * j + 2])
+        yi[j] = _fast(_fast(u[j], v[j]), u[j + 1])
+
+
+@nb.njit
+def _three_padded(bw, lw, hw, W):
+    """Whether windows three wide at stride 2 (dilation 1) can all be read from a folded row with
+    two cells of padding on each side: starts step by 2 from at least -2 to at most W - 1, and each
+    window is clipped by the row's ends only."""
+    OW = bw.shape[0]
+    if OW == 0 or bw[0] < -2 or bw[OW - 1] > W - 1:
+        return False
+    for ow in range(OW):
+        if bw[ow] != bw[0] + 2 * ow or lw[ow] != max(0, -bw[ow]) or hw[ow] != min(3, W - bw[ow]):
+            return False
+    return True
 
 
 @nb.njit(**_OPTS)
@@ -1541,14 +1577,30 @@ def max_cf_rows(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw_f
     N, C, D, H, W = x.shape
     OD, OH, OW = y.shape[2], y.shape[3], y.shape[4]
     a, b = _interior(bw, lw, hw, kw_full)
-    three = kw_full == 3 and sw == 2 and dw == 1 and b > a
+    three = kw_full == 3 and sw == 2 and dw == 1 and _three_padded(bw, lw, hw, W)
+    c0 = bw[0] if OW > 0 else 0
     for job in prange(N * C * OD):
         n, c, od = _unravel3(job, C, OD)
         tmp = np.empty(W, x.dtype)
-        buf = np.empty(2 * W, x.dtype)
+        buf = np.empty(2 * W + 4, x.dtype)
+        # 3x3/2: the folded row split by column parity, column c at ev[c // 2 + 1] (even c) or
+        # ov[(c - 1) // 2 + 1] (odd c), two cells of padding (fill) on each side; u, v: the
+        # first two columns of window 0 onwards, so window j is u[j], v[j], u[j + 1]
+        ev = buf[:W + 2]
+        ov = buf[W + 2:]
+        if c0 & 1:
+            u = ov[(c0 - 1) // 2 + 1:]
+            v = ev[(c0 + 1) // 2 + 1:]
+        else:
+            u = ev[c0 // 2 + 1:]
+            v = ov[c0 // 2 + 1:]
         nd = hd[od] - ld[od]
+        # the plane of the window's first real row, and the output rows (views taken once a
+        # job: per row they cost as much as the 3x3/2 row's own work)
+        xq = x[n, c, min(max(bd[od] + ld[od] * dd, 0), D - 1)]
+        yq = y[n, c, od]
         for oh in range(OH):
-            yr = y[n, c, od, oh]
+            yr = yq[oh]
             nh = hh[oh] - lh[oh]
             if nd * nh == 0:
                 for ow in range(OW):
@@ -1561,14 +1613,23 @@ def max_cf_rows(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw_f
                 continue
             if three and nd * nh <= 3:
                 # 3x3 at stride 2 (the ResNet stem): two NaN-blind passes, the rows folded
-                # then the windows along W, unless a tap is NaN (the same comparisons, in the
+                # and split by column parity, then every window from contiguous runs of the
+                # halves (the padding cells hold fill, which no tap is below: a clipped window
+                # keeps its first real tap), unless a tap is NaN (the same comparisons, in the
                 # same order, as the NaN-aware passes below)
-                e0, f0, _ = _tap_at(0, nd * nh, i0, i1, nh, 1, dd, dh, 0)
-                e1, f1, _ = _tap_at(1, nd * nh, i0, i1, nh, 1, dd, dh, 0)
-                e2, f2, _ = _tap_at(2, nd * nh, i0, i1, nh, 1, dd, dh, 0)
-                if not _vmax3(tmp, x[n, c, e0, f0], x[n, c, e1, f1], x[n, c, e2, f2]):
-                    _hmax3_s2(yr[a:b], tmp[bw[a]:])
-                    _max_edges(yr, tmp, fill, bw, lw, hw, dw, a, b)
+                if nd == 1:  # 2-D pooling: the window's rows lie in one plane
+                    r0, r1, r2 = xq[i1], xq[i1 + dh], xq[i1 + min(2, nh - 1) * dh]
+                else:
+                    e0, f0, _ = _tap_at(0, nd * nh, i0, i1, nh, 1, dd, dh, 0)
+                    e1, f1, _ = _tap_at(1, nd * nh, i0, i1, nh, 1, dd, dh, 0)
+                    e2, f2, _ = _tap_at(2, nd * nh, i0, i1, nh, 1, dd, dh, 0)
+                    r0, r1, r2 = x[n, c, e0, f0], x[n, c, e1, f1], x[n, c, e2, f2]
+                if not _vmax3_split(ev[1:], ov[1:], r0, r1, r2):
+                    ev[0] = fill  # column -2
+                    ov[0] = fill  # column -1
+                    ev[W // 2 + 1 + (W & 1)] = fill  # columns W and W + 1
+                    ov[W // 2 + 1] = fill
+                    _hmax3_split(yr, u, v)
                     continue
             # fold the window's rows in (d, h) order; the first two in one pass
             j0, j1, _ = _second_tap(i0, i1, 0, nh, 1, dd, dh, 0)
