@@ -1221,21 +1221,6 @@ def _max_edge(yr, tmp, fill, bw, lw, hw, dw, start, stop):
         yr[ow] = best
 
 
-@nb.njit
-def _sum_edge(acc, tmp, mode, bw, lw, hw, dw, start, stop):
-    """Horizontal sum (max of |x| for mode 4) for the clipped outputs [start, stop) of a folded
-    float64 row (or, for the mean, of an input row)."""
-    for ow in range(start, stop):
-        s = 0.0
-        for kw in range(lw[ow], hw[ow]):
-            v = _tof(tmp[bw[ow] + kw * dw])
-            if mode == 4:
-                s = v if (v > s or v != v) else s
-            else:
-                s += v
-        acc[ow] = s
-
-
 @nb.njit(inline="always")
 def _max_edges(yr, row, fill, bw, lw, hw, dw, a, b):
     """_max_edge for the clipped outputs of a row, those outside its interior [a, b) (with no
@@ -1248,12 +1233,20 @@ def _max_edges(yr, row, fill, bw, lw, hw, dw, a, b):
 
 
 @nb.njit(inline="always")
-def _sum_edges(acc, row, mode, bw, lw, hw, dw, a, b):
-    """_sum_edge for the clipped outputs outside the interior [a, b), as _max_edges."""
-    if a > 0:
-        _sum_edge(acc, row, mode, bw, lw, hw, dw, 0, a)
-    if b < acc.shape[0]:
-        _sum_edge(acc, row, mode, bw, lw, hw, dw, b, acc.shape[0])
+def _sum_edges(acc, tmp, mode, bw, lw, hw, dw, a, b):
+    """acc[ow] = the horizontal sum (max of |x| for mode 4) of each clipped output outside the
+    interior [a, b) of a folded float64 row, each from +0 in tap order. Written out where it is
+    used: a call per row, passing the arrays' references, cost as much as the row's sums."""
+    for q in range(acc.shape[0] - (b - a)):
+        ow = q if q < a else q + (b - a)  # the outputs below a, then those from b on
+        s = 0.0
+        for kw in range(lw[ow], hw[ow]):
+            v = tmp[bw[ow] + kw * dw]
+            if mode == 4:
+                s = v if (v > s or v != v) else s
+            else:
+                s += v
+        acc[ow] = s
 
 
 @nb.njit
@@ -1948,7 +1941,7 @@ def _sum_edges_rows(acc, x, n, c, od, oh, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd
                     mode, a, b):
     """acc[ow] = the sum (of terms, mode 0 or 2) of each clipped window (outside [a, b)) of
     output row (od, oh) of plane (n, c), straight from the input: the order of a fold (each
-    column summed from +0 over the rows in (d, h) order) followed by _sum_edge."""
+    column summed from +0 over the rows in (d, h) order) followed by _sum_edges."""
     for q in range(acc.shape[0] - (b - a)):
         ow = q if q < a else q + (b - a)  # the outputs below a, then those from b on
         s = 0.0
@@ -1982,8 +1975,11 @@ def sum_cf_rows(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, c
         tmp = np.empty(W, np.float64)
         acc = np.empty(OW, np.float64)
         buf = np.empty(W, np.float64)
+        # the plane of the window's first real row, and the output rows (views taken once a job)
+        xq = x[n, c, min(max(bd[od] + ld[od] * dd, 0), D - 1)]
+        yq = y[n, c, od]
         for oh in range(OH):
-            yr = y[n, c, od, oh]
+            yr = yq[oh]
             nd, nh = hd[od] - ld[od], hh[oh] - lh[oh]
             f = cd[od] * ch[oh]
             done = False  # y's interior written (acc then holds the clipped windows' sums)
@@ -2005,11 +2001,17 @@ def sum_cf_rows(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, c
                     _sum_edges_rows(acc, x, n, c, od, oh, bd, ld, hd, bh, lh, hh, bw, lw, hw,
                                     dd, dh, dw, mode, a, b)
             if not done:  # fold the window's rows into tmp, then reduce along W
-                _zero(tmp)
-                for kd in range(ld[od], hd[od]):
-                    i0 = bd[od] + kd * dd
-                    for kh in range(lh[oh], hh[oh]):
-                        _accum(tmp, x[n, c, i0, bh[oh] + kh * dh], mode, p)
+                i1 = bh[oh] + lh[oh] * dh
+                if mode == 0 and nd == 1 and nh == 3:  # the same sums, in one pass
+                    _accum3(tmp, xq[i1], xq[i1 + dh], xq[i1 + 2 * dh])
+                elif (mode == 0 or mode == 2) and nd == 1 and nh == 2:
+                    _accum2(tmp, xq[i1], xq[i1 + dh], mode)
+                else:
+                    _zero(tmp)
+                    for kd in range(ld[od], hd[od]):
+                        i0 = bd[od] + kd * dd
+                        for kh in range(lh[oh], hh[oh]):
+                            _accum(tmp, x[n, c, i0, bh[oh] + kh * dh], mode, p)
                 if fused and sw == 1:
                     _row_taps(yr[a:b], tmp[bw[a]:], tmp, 0, 1, kw_full, mode, f * cw[a])
                     done = True
