@@ -423,9 +423,10 @@ def test_three_by_three_max_with_nan_rows(fmt: str, dtype: str, padding: Any) ->
     (((1, 1), (2, 0)), False), (0, True), (1, True)])
 @pytest.mark.parametrize("dtype", ["float32", "float16", "int16"])
 def test_three_by_three_stride_two_edges_channels_first(width, padding, ceil_mode, dtype):
-    # channels-first 3x3/2 reads every window, clipped ones too, from the folded row with two
-    # cells of padding on each side: windows clipped on either side, of every parity of start,
-    # with real taps equal to the padding's value (-inf, or the integer minimum) at the ends
+    # channels-first windows three wide at stride 2 (3x3/2, 1x3x3/2 and 1-D 3/2) read every
+    # window, clipped ones too, from the folded row with two cells of padding on each side:
+    # windows clipped on either side, of every parity of start, with real taps equal to the
+    # padding's value (-inf, or the integer minimum) at the ends
     rng = np.random.default_rng(width)
     x = rng.standard_normal((2, 3, 7, width)) * 4
     low = -np.inf if dtype != "int16" else np.iinfo(np.int16).min
@@ -443,6 +444,10 @@ def test_three_by_three_stride_two_edges_channels_first(width, padding, ceil_mod
         padding if isinstance(padding, tuple) else ((padding, padding),) * 2)
     run_and_compare("max_pool", x[:, :, None], (1, 3, 3), strides=(1, 2, 2), padding=pads3,
                     ceil_mode=ceil_mode, data_format="channels_first")
+    # and one row at a time (1-D pooling)
+    run_and_compare("max_pool", x[:, :, 3], 3, strides=2, ceil_mode=ceil_mode,
+                    padding=padding[1:] if isinstance(padding, tuple) else padding,
+                    data_format="channels_first")
 
 
 @pytest.mark.parametrize("padding", [1, "valid", "same", "right"])

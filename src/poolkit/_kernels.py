@@ -1551,6 +1551,16 @@ def _hmax3_split(yi, u, v):
         yi[j] = _fast(_fast(u[j], v[j]), u[j + 1])
 
 
+@nb.njit(inline="always")
+def _pad_split(ev, ov, fill, W):
+    """The two padding cells on each side of a row of W columns split by parity (column c at
+    ev[c // 2 + 1] or ov[(c - 1) // 2 + 1]): columns -2, -1, W and W + 1 hold fill."""
+    ev[0] = fill
+    ov[0] = fill
+    ev[W // 2 + 1 + (W & 1)] = fill
+    ov[W // 2 + 1] = fill
+
+
 @nb.njit
 def _three_padded(bw, lw, hw, W):
     """Whether windows three wide at stride 2 (dilation 1) can all be read from a folded row with
@@ -1602,7 +1612,12 @@ def max_cf_rows(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw_f
             i0 = bd[od] + ld[od] * dd
             i1 = bh[oh] + lh[oh] * dh
             if nd * nh == 1:  # one input row (1-D pooling, or a window one row tall)
-                _hpass_max(yr, x[n, c, i0, i1], buf, fill, bw, lw, hw, dw, kw_full, sw, a, b)
+                r0 = x[n, c, i0, i1]
+                if three and not _vmax3_split(ev[1:], ov[1:], r0, r0, r0):
+                    _pad_split(ev, ov, fill, W)  # (3 wide at stride 2: as below, one row)
+                    _hmax3_split(yr, u, v)
+                    continue
+                _hpass_max(yr, r0, buf, fill, bw, lw, hw, dw, kw_full, sw, a, b)
                 continue
             if three and nd * nh <= 3:
                 # 3x3 at stride 2 (the ResNet stem): two NaN-blind passes, the rows folded
@@ -1618,10 +1633,7 @@ def max_cf_rows(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw_f
                     e2, f2, _ = _tap_at(2, nd * nh, i0, i1, nh, 1, dd, dh, 0)
                     r0, r1, r2 = x[n, c, e0, f0], x[n, c, e1, f1], x[n, c, e2, f2]
                 if not _vmax3_split(ev[1:], ov[1:], r0, r1, r2):
-                    ev[0] = fill  # column -2
-                    ov[0] = fill  # column -1
-                    ev[W // 2 + 1 + (W & 1)] = fill  # columns W and W + 1
-                    ov[W // 2 + 1] = fill
+                    _pad_split(ev, ov, fill, W)
                     _hmax3_split(yr, u, v)
                     continue
             # fold the window's rows in (d, h) order; the first two in one pass
