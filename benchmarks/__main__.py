@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     gpu_bw = None
     bw_peer = next((p for p in gpu_peers if hasattr(p, "copy_bandwidth")), None)
     if bw_peer is not None:
-        gpu_bw = bw_peer.copy_bandwidth(2**24 if quick else 2**30)
+        gpu_bw = dict(bw_peer.copy_bandwidth(2**24 if quick else 2**30), calls=bw_peer.calls)
         log(f"GPU copy bandwidth {gpu_bw['bandwidth'] / 1e9:.0f} GB/s ({gpu_bw['device']})")
 
     records = []

@@ -224,13 +224,15 @@ class TorchPeer(Peer):
         return Prepared(run, back, note)
 
 
+#: Launches a GPU peer queues per timed ``run()`` before it waits once.
+GPU_CALLS = 20
+
+
 class TorchCudaPeer(TorchPeer):
     """PyTorch on the first CUDA device (``--gpu``); the input is copied there untimed."""
 
     name, label = "torch-cuda", "PyTorch CUDA"
-    device, gpu, rss_measurable = "cuda", True, False
-    #: launches queued per timed ``run()`` before one synchronisation
-    calls = 20
+    device, gpu, rss_measurable, calls = "cuda", True, False, GPU_CALLS
 
     def available(self):
         if not super().available():
@@ -532,8 +534,7 @@ class JaxGpuPeer(JaxPeer):
     """JAX on the first CUDA device (``--gpu``, which lets JAX see its GPU platform)."""
 
     name, label = "jax-gpu", "JAX GPU"
-    platform, gpu, rss_measurable = "gpu", True, False
-    calls = 20
+    platform, gpu, rss_measurable, calls = "gpu", True, False, GPU_CALLS
 
     def available(self):
         if not super().available():

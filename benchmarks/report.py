@@ -84,8 +84,8 @@ def markdown(data: dict) -> str:
         lines.append(
             f"- GPU: {gbw['device']}; device-to-device copy bandwidth (read + write, median of CUDA-event"
             f" timed copies of {gbw['bytes'] / MB:.0f} MB): {gbw['bandwidth'] / 1e9:.0f} GB/s. GPU peers"
-            " run on inputs already on the GPU (the copy there is not timed), queue 20 calls and wait once;"
-            " a call's time is the batch's over 20. poolkit runs on the CPU: `pk/best` compares it with"
+            f" run on inputs already on the GPU (the copy there is not timed), queue {gbw.get('calls', 20)} calls"
+            f" and wait once; a call's time is the batch's over {gbw.get('calls', 20)}. poolkit runs on the CPU: `pk/best` compares it with"
             " the CPU peers only; `GPU floor` = bytes / GPU copy bandwidth, `GPU/floor` is the fastest"
             " GPU peer's ratio to it.")
     lines += [
