@@ -458,6 +458,38 @@ def test_pullback_matches_reference_with_ties(name):
         _ref_check(name, x, args, dict(entry.example_kwargs))
 
 
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+@pytest.mark.parametrize("spatial,args,kwargs", [
+    ((6, 8), (2,), {}),                                  # 2x2/2: the one-pass interior
+    ((7, 9), (2,), dict(padding="same")),                # clipped windows at the high edge
+    ((7, 9), (2,), dict(ceil_mode=True)),
+    ((7, 8), ((2, 3), (2, 3)), dict(padding=1)),         # padded on both sides
+    ((6, 9), (3,), {}),                                  # nine taps: the tap-by-tap loop
+    ((5, 6), ((1, 2),), dict(strides=(2, 3))),           # strides past the window
+    ((9,), (2,), dict(ceil_mode=True)),                  # 1-D
+    ((4, 4, 6), (2,), dict(padding="same")),             # 3-D
+])
+def test_max_channels_last_tap_numbers(dtype, spatial, args, kwargs):
+    """Channels-last max over windows that never overlap keeps each window's winning tap
+    number (uint8) between forward and backward instead of flat indices: the gradient still
+    goes to the first maximum (ties, the first NaN, -0 before +0) as the reference gives it,
+    and ``return_indices`` still returns flat int64 indices in the plane."""
+    rng = np.random.default_rng(5)
+    x = rng.integers(-2, 3, size=(2, *spatial, 17)).astype(dtype)   # ties everywhere
+    flat = x.reshape(-1)
+    flat[rng.random(flat.size) < 0.05] = np.nan                     # NaN in some windows
+    flat[rng.random(flat.size) < 0.1] = -0.0
+    _ref_check("max_pool", x, args, kwargs)
+    (y, idx), back = pk.vjp(pk.max_pool, x, *args, return_indices=True, **kwargs)
+    assert idx.dtype == np.int64
+    want_y, want_idx = ref.max_pool(x, *args, return_indices=True, **kwargs)
+    np.testing.assert_array_equal(idx, want_idx)
+    y2, back2 = pk.vjp(pk.max_pool, x, *args, **kwargs)
+    np.testing.assert_array_equal(y2, y)
+    dy = rng.standard_normal(y.shape).astype(dtype)
+    np.testing.assert_array_equal(back2(dy), back(dy))
+
+
 # -------------------------------------------------------------------- API contract
 def test_grad_equals_vjp_pullback_and_forward_equals_op():
     x = make_input((2, 6, 5, 3), "float32", rng=1)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import math
 
 import numba as nb
 import numpy as np
@@ -120,17 +121,27 @@ def _tiles(win: Windows) -> str | None:
     return None
 
 
-def max_reduce(x: np.ndarray, win: Windows, cl: bool, want_idx: bool):
-    """Windowed maximum (and the per-plane flat argmax when ``want_idx``)."""
+def local_argmax(win: Windows, cl: bool, dtype: np.dtype) -> bool:
+    """Whether a gradient's argmax can be kept as each window's tap number (uint8) instead of
+    flat indices (int64): channels-last float input in windows that never overlap (their
+    backward, ``bwd_tiles_cl``, walks each window's taps) of at most 255 taps."""
+    taps = math.prod(int((hi - lo).max(initial=0)) for lo, hi in zip(win.klo, win.khi))
+    return cl and dtype.kind == "f" and taps <= 255 and _tiling(win)[0]
+
+
+def max_reduce(x: np.ndarray, win: Windows, cl: bool, want_idx: bool, local: bool = False):
+    """Windowed maximum (and the argmax when ``want_idx``: per-plane flat indices, or with
+    ``local`` each window's winning tap number as uint8, see :func:`local_argmax`)."""
     shape = out_shape(x.shape, win, cl)
     y = B.empty(shape, x.dtype)
-    idx = B.empty(shape if want_idx else (0,) * len(shape), np.int64)
+    local = bool(local and want_idx and cl)
+    idx = B.empty(shape if want_idx else (0,) * len(shape), np.uint8 if local else np.int64)
     xk = kernel_input(x)
     yk = kernel_output(y)
     if y.size:
         if cl and want_idx:
             launch(K.argmax_cl, x.size, to5(xk, cl), to5(yk, cl), to5(idx, cl),
-                   _fill(xk.dtype), *_geom(win))
+                   _fill(xk.dtype), *_geom(win), local)
         elif cl:
             launch(K.max_cl, x.size, to5(xk, cl), to5(yk, cl), _fill(xk.dtype), *_geom(win))
         elif want_idx:
@@ -246,6 +257,9 @@ def max_backward(x_shape: tuple, x_dtype: np.dtype, win: Windows, cl: bool, idx:
     dt = grad_dtype(x_dtype)
     kdt = np.float32 if dt == np.float16 else dt
     disjoint, covering = _tiling(win) if cl else (False, False)
+    local = idx.dtype == np.uint8  # tap numbers (see local_argmax), else flat indices
+    if local and not (cl and disjoint):
+        raise RuntimeError("tap-number indices need non-overlapping channels-last windows")
     # the scatters clear their part first; the tile kernel writes every cell of every window
     dxk = (B.zeros if disjoint and not covering else B.empty)(x_shape, kdt)
     dyk = kernel_input(dy, dxk.dtype)
@@ -254,7 +268,7 @@ def max_backward(x_shape: tuple, x_dtype: np.dtype, win: Windows, cl: bool, idx:
         n = x_shape[0]
         if cl and disjoint:  # (the divisor factors are unused by the max)
             launch(K.bwd_tiles_cl, dxk.size, to5(dyk, cl), to5(idx, cl), to5(dxk, cl),
-                   *_factors(win, DIV_OVERRIDE, 1.0), *_geom(win), True)
+                   *_factors(win, DIV_OVERRIDE, 1.0), *_geom(win), True, local)
         elif cl:
             c = x_shape[-1]
             # whole channel rows per job keep the scatter cache-friendly; split the channels
@@ -308,7 +322,7 @@ def sum_backward(x: np.ndarray, y: np.ndarray, win: Windows, cl: bool, mode: int
         fd, fh, fw = _factors(win, divmode, override)
         if cl and _tiling(win) == (True, True):
             launch(K.bwd_tiles_cl, dxk.size, to5(dyk, cl), _NO_INDICES, to5(dxk, cl), fd, fh,
-                   fw, *_geom(win), False)
+                   fw, *_geom(win), False, False)
         elif cl:
             n, d, h = to5(dxk, cl).shape[:3]
             launch(K.mean_bwd_cl, dxk.size, to5(dyk, cl), to5(dxk, cl), fd, fh, fw,

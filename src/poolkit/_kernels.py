@@ -725,35 +725,98 @@ def _argmax_into(yv, iv, xv, flat):
             iv[i] = flat
 
 
+@nb.njit(inline="always")
+def _argmax4(yv, iv, x0, x1, x2, x3, f0, f1, f2, f3):
+    """yv, iv = the maximum of x0..x3 and the index (f0..f3) of its first tap: a NaN-blind
+    pass (_fast, then the first tap equal to the maximum) that notes NaN taps, redone with
+    _better if there were any (and for float16 bits, always)."""
+    if not _is_half(yv):
+        nan = False
+        for i in range(yv.shape[0]):
+            a, b, c, d = x0[i], x1[i], x2[i], x3[i]
+            m = _fast(_fast(_fast(a, b), c), d)
+            yv[i] = m
+            iv[i] = f0 if a == m else (f1 if b == m else (f2 if c == m else f3))
+            nan |= _isnan(a) | _isnan(b) | _isnan(c) | _isnan(d)
+        if not nan:
+            return
+    for i in range(yv.shape[0]):
+        m = x0[i]
+        k = f0
+        v = x1[i]
+        if _better(v, m):
+            m = v
+            k = f1
+        v = x2[i]
+        if _better(v, m):
+            m = v
+            k = f2
+        v = x3[i]
+        if _better(v, m):
+            m = v
+            k = f3
+        yv[i] = m
+        iv[i] = k
+
+
 @nb.njit(**_OPTS)
-def argmax_cl(x, y, idx, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw):
-    """Max with the flat argmax (first maximum in row-major tap order), channels-last."""
+def argmax_cl(x, y, idx, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, local):
+    """Max with the argmax (first maximum in row-major tap order), channels-last: the flat
+    index in the plane, or with ``local`` the tap's number among the window's real taps (for
+    a uint8 ``idx``: an eighth of the bytes, which the backward of non-overlapping windows
+    reads back). Windows of up to four taps take one pass over C."""
     N, D, H, W, C = x.shape
     OD, OH, OW = y.shape[1], y.shape[2], y.shape[3]
+    kw_full, a, b = _full_run(lw, hw)
     for job in prange(N * OD * OH):
-        n, od, oh = _unravel3(job, OD, OH)
+        n, od, oh, nd, nh, i0, i1 = _window_rows(job, OD, OH, bd, ld, hd, bh, lh, hh, dd, dh)
+        lo, hi = 0, 0  # the outputs done by the one-pass interior
+        taps = nd * nh * kw_full
+        if 1 <= taps <= 4 and b > a:
+            # small windows (2x2) inside the input: the taps' positions relative to the
+            # window's first are the same for every output
+            lo, hi = a, b
+            d0, h0, w0, d1, h1, w1, d2, h2, w2, d3, h3, w3 = _coords4(
+                i0, i1, nh, kw_full, dd, dh, dw, taps, 0)
+            # the flat indices, less the output's W index
+            f0, f1 = (d0 * H + h0) * W + w0, (d1 * H + h1) * W + w1
+            f2, f3 = (d2 * H + h2) * W + w2, (d3 * H + h3) * W + w3
+            for ow in range(a, b):
+                i2 = bw[ow]
+                x0, x1 = x[n, d0, h0, i2 + w0], x[n, d1, h1, i2 + w1]
+                x2, x3 = x[n, d2, h2, i2 + w2], x[n, d3, h3, i2 + w3]
+                if local:  # (small constants: narrow selects; a repeated last tap never wins)
+                    _argmax4(y[n, od, oh, ow], idx[n, od, oh, ow], x0, x1, x2, x3, np.uint8(0),
+                             np.uint8(1), np.uint8(2), np.uint8(3))
+                else:
+                    _argmax4(y[n, od, oh, ow], idx[n, od, oh, ow], x0, x1, x2, x3, f0 + i2,
+                             f1 + i2, f2 + i2, f3 + i2)
         for ow in range(OW):
+            if lo <= ow < hi:
+                continue
             yv = y[n, od, oh, ow]
             iv = idx[n, od, oh, ow]
             first = True
+            t = 0
             for kd in range(ld[od], hd[od]):
-                i0 = bd[od] + kd * dd
+                j0 = bd[od] + kd * dd
                 for kh in range(lh[oh], hh[oh]):
-                    i1 = bh[oh] + kh * dh
+                    j1 = bh[oh] + kh * dh
                     for kw in range(lw[ow], hw[ow]):
-                        i2 = bw[ow] + kw * dw
-                        flat = (i0 * H + i1) * W + i2
+                        j2 = bw[ow] + kw * dw
+                        flat = t if local else (j0 * H + j1) * W + j2
+                        t += 1
                         if first:
-                            _copy(yv, x[n, i0, i1, i2])
+                            _copy(yv, x[n, j0, j1, j2])
                             for i in range(C):
                                 iv[i] = flat
                             first = False
                         else:
-                            _argmax_into(yv, iv, x[n, i0, i1, i2], flat)
+                            _argmax_into(yv, iv, x[n, j0, j1, j2], flat)
             if first:  # a window with no real cell (only possible with exotic dilation)
                 for i in range(C):
                     yv[i] = fill
-                    iv[i] = -1
+                    iv[i] = 255 if local else -1
 
 
 @nb.njit(inline="always")
@@ -2244,10 +2307,11 @@ def _scaled_tap(dst, g, f):
 
 @nb.njit(**_OPTS)
 def bwd_tiles_cl(dy, idx, dx, fd, fh, fw, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw,
-                 is_max):
+                 is_max, local):
     """Max or mean backward, channels-last, for windows that never overlap: every input cell
     of a window is written exactly once, vectorised over C. Max (``is_max``): its output's
-    gradient where it won (``idx``), else 0. Mean: the gradient times 1/divisor =
+    gradient where it won (``idx``: flat indices in the plane, or with ``local`` the winning
+    tap's number among the window's real taps), else 0. Mean: the gradient times 1/divisor =
     fd * fh * fw (one product, rounded once; ``idx`` is unused). Cells outside every window
     keep the caller's zeros."""
     N, D, H, W, C = dx.shape
@@ -2258,6 +2322,7 @@ def bwd_tiles_cl(dy, idx, dx, fd, fh, fw, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd
             g = dy[n, od, oh, ow]
             ix = idx[n, od, oh, ow] if is_max else idx[0, 0, 0, 0]
             f = fd[od] * fh[oh] * fw[ow]
+            t = 0
             for kd in range(ld[od], hd[od]):
                 i0 = bd[od] + kd * dd
                 for kh in range(lh[oh], hh[oh]):
@@ -2265,6 +2330,8 @@ def bwd_tiles_cl(dy, idx, dx, fd, fh, fw, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd
                     for kw in range(lw[ow], hw[ow]):
                         i2 = bw[ow] + kw * dw
                         if is_max:
-                            _pick(dx[n, i0, i1, i2], g, ix, (i0 * H + i1) * W + i2)
+                            flat = t if local else (i0 * H + i1) * W + i2
+                            _pick(dx[n, i0, i1, i2], g, ix, flat)
+                            t += 1
                         else:
                             _scaled_tap(dx[n, i0, i1, i2], g, f)

@@ -121,7 +121,9 @@ def vjp(op: Callable | str, x: np.ndarray, *args: Any, **kwargs: Any):
     if name.endswith("max_pool"):
         if "return_indices" in a:
             O.check_bool("return_indices", a["return_indices"])
-        y, idx = E.max_reduce(xa, win, cl, True)
+        # the caller gets flat indices; inside, tap numbers where the backward can use them
+        local = not a.get("return_indices") and E.local_argmax(win, cl, xa.dtype)
+        y, idx = E.max_reduce(xa, win, cl, True, local)
         out = (y, idx) if a.get("return_indices") else squeeze(y)
 
         def pullback(dy):
@@ -148,7 +150,7 @@ def vjp(op: Callable | str, x: np.ndarray, *args: Any, **kwargs: Any):
     xa = np.array(xa, order="C")
     y = _sum_forward(name, xa, win, cl, mode, p)
     if mode == E.MODE_LINF:
-        _, idx = E.max_reduce(np.abs(xa), win, cl, True)
+        _, idx = E.max_reduce(np.abs(xa), win, cl, True, E.local_argmax(win, cl, xa.dtype))
         sign = np.nan_to_num(np.sign(xa), nan=0.0)  # sign(NaN) counts as 0, as for finite p
 
         def pullback(dy):
