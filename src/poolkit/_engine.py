@@ -121,6 +121,7 @@ def _tiles(win: Windows) -> str | None:
     return None
 
 
+@_derived
 def local_argmax(win: Windows, cl: bool, dtype: np.dtype) -> bool:
     """Whether a gradient's argmax can be kept as each window's tap number (uint8) instead of
     flat indices (int64): channels-last float input in windows that never overlap (their

@@ -728,8 +728,8 @@ def _argmax_into(yv, iv, xv, flat):
 @nb.njit(inline="always")
 def _argmax4(yv, iv, x0, x1, x2, x3, f0, f1, f2, f3):
     """yv, iv = the maximum of x0..x3 and the index (f0..f3) of its first tap: a NaN-blind
-    pass (_fast, then the first tap equal to the maximum) that notes NaN taps, redone with
-    _better if there were any (and for float16 bits, always)."""
+    pass (_fast, then the first tap equal to the maximum) that notes NaN taps, redone tap by
+    tap (_argmax_into) if there were any (and for float16 bits, always)."""
     if not _is_half(yv):
         nan = False
         for i in range(yv.shape[0]):
@@ -740,23 +740,12 @@ def _argmax4(yv, iv, x0, x1, x2, x3, f0, f1, f2, f3):
             nan |= _isnan(a) | _isnan(b) | _isnan(c) | _isnan(d)
         if not nan:
             return
-    for i in range(yv.shape[0]):
-        m = x0[i]
-        k = f0
-        v = x1[i]
-        if _better(v, m):
-            m = v
-            k = f1
-        v = x2[i]
-        if _better(v, m):
-            m = v
-            k = f2
-        v = x3[i]
-        if _better(v, m):
-            m = v
-            k = f3
-        yv[i] = m
-        iv[i] = k
+    _copy(yv, x0)
+    for i in range(iv.shape[0]):
+        iv[i] = f0
+    _argmax_into(yv, iv, x1, f1)
+    _argmax_into(yv, iv, x2, f2)
+    _argmax_into(yv, iv, x3, f3)
 
 
 @nb.njit(**_OPTS)
