@@ -486,3 +486,24 @@ def test_mean_of_negative_zeros_is_positive_zero(shape, k, s, pad, fmt, dtype):
     y = pk.avg_pool(x, k, s, pad, data_format=fmt)
     assert y.size and not np.signbit(y).any()
     np.testing.assert_array_equal(y, ref.avg_pool(x, k, s, pad, data_format=fmt))
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_global_max_long_planes_with_nan(dtype: str) -> None:
+    # channels-first planes of 400 cells take the lanes pass (blocks of 128, NaN-blind, redone
+    # with the NaN rule when a tap is NaN) and a tail of 16: NaN in the first block, a later
+    # block, the tail, at a plane's first cell, and planes with none (max at either end)
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 6, 20, 20)).astype(dtype)
+    x[0, 0, 0, 0] = np.nan
+    x[0, 1, 10, 3] = np.nan
+    x[0, 2, 19, 19] = np.nan
+    x[1, 0, 3, 1] = np.nan
+    x[1, 0, 17, 2] = np.inf
+    x[1, 3, 0, 0] = 50
+    x[1, 4, 19, 19] = 50
+    x[1, 5] = -np.inf
+    got = run_and_compare("global_max_pool", x, data_format="channels_first")
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(x).any(axis=(2, 3)))
+    ok = ~np.isnan(got)
+    np.testing.assert_array_equal(got[ok], x.max(axis=(2, 3))[ok])

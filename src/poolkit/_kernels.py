@@ -2200,6 +2200,26 @@ def _plane_range(c, chunks, P):
     return c * P // chunks, (c + 1) * P // chunks
 
 
+@nb.njit(inline="always")
+def _lanes_max(lanes, xr, full):
+    """lanes[j] = the maximum of xr[j::_LANES] over xr[:full], NaN-blind (_fast: one
+    compare-and-select, about twice as fast as _up's); True when a tap was NaN, and lanes are
+    then to be redone with _up. Without NaN both rules give the same lanes, bit for bit."""
+    nan = False
+    xs = xr[:_LANES]
+    for j in range(_LANES):
+        v = xs[j]
+        lanes[j] = v
+        nan |= _isnan(v)
+    for s0 in range(_LANES, full, _LANES):
+        xs = xr[s0:s0 + _LANES]
+        for j in range(_LANES):
+            v = xs[j]
+            lanes[j] = _fast(lanes[j], v)
+            nan |= _isnan(v)
+    return nan
+
+
 @nb.njit(**_OPTS)
 def global_max_planes(x, y, chunks):
     """y[p] = max of x[p, :] (NaN-propagating); x: (planes, size >= 1)."""
@@ -2212,9 +2232,10 @@ def global_max_planes(x, y, chunks):
             xr = x[i]
             best = xr[0]
             if full:
-                _copy(lanes, xr[:_LANES])
-                for s0 in range(_LANES, full, _LANES):
-                    _max_into(lanes, xr[s0:s0 + _LANES])
+                if _lanes_max(lanes, xr, full):  # a NaN: again, with the NaN-propagating rule
+                    _copy(lanes, xr[:_LANES])
+                    for s0 in range(_LANES, full, _LANES):
+                        _max_into(lanes, xr[s0:s0 + _LANES])
                 best = lanes[0]
                 for j in range(1, _LANES):
                     best = _up(best, lanes[j])
