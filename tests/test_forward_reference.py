@@ -451,26 +451,37 @@ def test_three_by_three_stride_two_edges_channels_first(width, padding, ceil_mod
 
 
 @pytest.mark.parametrize("padding", [1, "valid", "same", "right"])
-@pytest.mark.parametrize("rank", [1, 2])
-def test_three_wide_max_at_stride_two_takes_the_channels_first_order(rank: int,
+@pytest.mark.parametrize("rank,row_stride", [(1, 1), (2, 1), (2, 2)])
+def test_three_wide_max_at_stride_two_keeps_the_row_major_first_zero(rank: int, row_stride: int,
                                                                      padding: Any) -> None:
-    # channels-last windows three wide at stride 2 fold their rows first and carry the column
-    # two windows share, as the channels-first row passes do: both layouts then keep the same
-    # one of several +-0 maxima in the windows that lie inside the row (the order is otherwise
-    # unspecified), and both match the reference in value
+    # channels-last windows three wide at stride 2 fold each window row along W and carry the
+    # last row's fold to the next window (rows three tall at stride 2): of several +-0 maxima
+    # they keep the first in row-major window order, the reference's (and PyTorch's) rule
     x = _tricky_row_input(rank)[..., :16]
     x[...] = np.where(np.isnan(x), -0.0, np.minimum(x, 0.0))  # many windows whose max is +-0
     pads = ((0, 0),) * (rank - 1) + ((0, 1),) if padding == "right" else padding
-    kw = dict(strides=(1,) * (rank - 1) + (2,), padding=pads)
+    kw = dict(strides=(row_stride,) * (rank - 1) + (2,), padding=pads)
     pool = (3,) * rank
-    cf = run_and_compare("max_pool", x, pool, data_format="channels_first", **kw)
     xl = np.ascontiguousarray(np.moveaxis(x, 1, -1))
-    cl = np.moveaxis(run_and_compare("max_pool", xl, pool, data_format="channels_last", **kw),
-                     -1, 1)
-    lo = 1 if padding == 1 else 0
-    inside = [ow for ow in range(cf.shape[-1]) if 0 <= 2 * ow - lo and 2 * ow - lo + 2 < 16]
-    assert (cf == 0).mean() > 0.5 and len(inside) >= 6
-    np.testing.assert_array_equal(np.signbit(cl[..., inside]), np.signbit(cf[..., inside]))
+    cl = run_and_compare("max_pool", xl, pool, data_format="channels_last", **kw)
+    want = ref.max_pool(xl, pool, data_format="channels_last", **kw)
+    assert (want == 0).mean() > 0.5 and np.signbit(want[want == 0]).any()
+    np.testing.assert_array_equal(np.signbit(cl), np.signbit(want))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16"])
+@pytest.mark.parametrize("where", ["first row", "middle row", "shared row", "last row"])
+def test_three_by_three_stride_two_channels_last_with_nan(dtype: str, where: str) -> None:
+    # a NaN tap sends its output row back to the NaN-aware passes, and the next output row
+    # must fold its first row again instead of taking the NaN-blind fold carried over
+    x = make_input((2, 13, 11, 5), dtype, 4)
+    row = {"first row": 0, "middle row": 6, "shared row": 5, "last row": 12}[where]
+    x[1, row, 3, 2] = np.nan
+    x[0, row, 10, 4] = np.nan
+    for pad in (1, 0, "same"):
+        got = run_and_compare("max_pool", x, 3, strides=2, padding=pad,
+                              data_format="channels_last")
+        assert np.isnan(got).any()
 
 
 @pytest.mark.parametrize("shape,k,s,pad,fmt", [

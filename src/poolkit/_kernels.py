@@ -581,35 +581,71 @@ def _max8(dst, x0, x1, x2, x3, x4, x5, x6, x7):
 
 
 @nb.njit(inline="always")
-def _max3_cols(yv, cv, a0, a1, a2, b0, b1, b2):
-    """yv = the running maximum of cv, then column a (rows a0, a1, a2 folded), then column b,
-    NaN-blind (_fast); cv becomes column b's maximum, the first column of the next window
-    three wide at stride 2. Returns whether a tap was NaN (yv is then not the maximum)."""
+def _hmax3(dst, r, s0, m, C):
+    """dst[q * C + c] = the running maximum of a channels-last row at columns w, w + 1, w + 2
+    (left to right) for windows q < m, the first at r[s0:] (r: the input, flattened), the next
+    two columns on: NaN-blind (_fast); True when a tap is NaN (dst is then not the maximum).
+    Flat unsigned indices: no views per output, and no negative-index wraparound to keep the
+    loop from vectorising."""
     nan = False
-    for i in range(yv.shape[0]):
-        p, q, r = a0[i], a1[i], a2[i]
-        s, t, u = b0[i], b1[i], b2[i]
-        vb = _fast(_fast(s, t), u)
-        yv[i] = _fast(_fast(cv[i], _fast(_fast(p, q), r)), vb)
-        cv[i] = vb
-        nan |= _isnan(p) | _isnan(q) | _isnan(r) | _isnan(s) | _isnan(t) | _isnan(u)
+    uC = np.uint64(C)
+    for q in range(np.uint64(m)):
+        s = np.uint64(s0) + q * np.uint64(2) * uC
+        d = q * uC
+        for c in range(uC):
+            p0, p1, p2 = r[s + c], r[s + uC + c], r[s + uC + uC + c]
+            dst[d + c] = _fast(_fast(p0, p1), p2)
+            nan |= _isnan(p0) | _isnan(p1) | _isnan(p2)
     return nan
 
 
-@nb.njit
-def _max3_run(yr, r0, r1, r2, bw, a, b):
-    """Channels-last max of windows three columns wide at stride 2 over the rows r0, r1, r2
-    (a (W, C) row each; one repeats when the window has two), for the outputs a..b-1 of the
-    output row yr: each column is folded over the rows once, and the column two windows share
-    is carried from one to the next (six taps read per output instead of nine). The order is
-    the channels-first kernel's: rows folded first, then the three columns. Returns whether a
-    tap was NaN (the caller then redoes the outputs with the NaN-aware passes)."""
-    cv = np.empty(yr.shape[1], r0.dtype)
-    nan = _vmax3(cv, r0[bw[a]], r1[bw[a]], r2[bw[a]])
-    for ow in range(a, b):
-        i2 = bw[ow] + 1
-        nan |= _max3_cols(yr[ow], cv, r0[i2], r1[i2], r2[i2], r0[i2 + 1], r1[i2 + 1],
-                          r2[i2 + 1])
+@nb.njit(inline="always")
+def _hmax3_rows(yf, y0, hp, xf, s1, s2, m, C):
+    """yf[y0 + q * C + c] = the running maximum of hp (the window's first row, already folded
+    along W), then the rows at xf[s1:] and xf[s2:] folded along W as in :func:`_hmax3`: the
+    first maximum in row-major window order. hp becomes the last row's fold (the first row of
+    the next window when windows three rows tall move by two). NaN-blind; True when a tap of
+    the two rows is NaN."""
+    nan = False
+    uC = np.uint64(C)
+    y0 = np.uint64(y0)
+    for q in range(np.uint64(m)):
+        e = q * np.uint64(2) * uC
+        u = np.uint64(s1) + e
+        v = np.uint64(s2) + e
+        d = q * uC
+        for c in range(uC):
+            p0, p1, p2 = xf[u + c], xf[u + uC + c], xf[u + uC + uC + c]
+            t0, t1, t2 = xf[v + c], xf[v + uC + c], xf[v + uC + uC + c]
+            v2 = _fast(_fast(t0, t1), t2)
+            yf[y0 + d + c] = _fast(_fast(hp[d + c], _fast(_fast(p0, p1), p2)), v2)
+            hp[d + c] = v2
+            nan |= _isnan(p0) | _isnan(p1) | _isnan(p2) | _isnan(t0) | _isnan(t1) | _isnan(t2)
+    return nan
+
+
+@nb.njit(inline="always")
+def _max_taps_rows(yf, y0, xf, s0, s1, s2, nw, C):
+    """yf[y0:y0 + C] = the running maximum of the taps of one window in row-major order: rows
+    at xf[s0:], xf[s1:], xf[s2:] (flat offsets of the window's first real column; a repeated
+    row changes nothing), nw columns each. NaN-blind; True when a tap is NaN."""
+    nan = False
+    uC = np.uint64(C)
+    y0 = np.uint64(y0)
+    for r in range(3):
+        base = np.uint64(s0 if r == 0 else (s1 if r == 1 else s2))
+        for k in range(np.uint64(nw)):
+            u = base + k * uC
+            if r == 0 and k == 0:
+                for c in range(uC):
+                    v = xf[u + c]
+                    yf[y0 + c] = v
+                    nan |= _isnan(v)
+            else:
+                for c in range(uC):
+                    v = xf[u + c]
+                    yf[y0 + c] = _fast(yf[y0 + c], v)
+                    nan |= _isnan(v)
     return nan
 
 
@@ -620,12 +656,66 @@ def _max2(dst, x0, x1):
         dst[i] = _up(x0[i], x1[i])
 
 
+_ROW_RUN = 16  # output rows per job of _max3_rows_cl: its first refolds a row, the others not
+
+
+@nb.njit(**_OPTS)
+def _max3_rows_cl(x, y, done, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, a, b):
+    """The interior outputs a..b-1 of channels-last windows three columns wide at stride 2 with
+    two or three real rows, in runs of _ROW_RUN output rows: every row is folded along
+    W once per window (:func:`_hmax3`), and a window's first row is taken from the previous
+    window's last when it is the same input row (windows three tall at stride 2), so each input
+    row is read once from memory instead of re-read from the core's second-level cache, where
+    the 28 KB rows of a ResNet stem no longer sit in the first. The max is the first in
+    row-major window order, as the reference's. The windows outside a..b (clipped by the
+    padding) are taken tap by tap. done[job] is set for the output rows done; a row with a NaN
+    tap is left to the caller (and the next row refolds its first row)."""
+    N, D, H, W, C = x.shape
+    OD, OH, OW = y.shape[1], y.shape[2], y.shape[3]
+    J = N * OD * OH
+    m = b - a
+    xf = x.reshape(-1)
+    yf = y.reshape(-1)
+    for run in prange((J + _ROW_RUN - 1) // _ROW_RUN):
+        hp = np.empty(m * C, x.dtype)  # the fold of input row `held` (flat over N, D, H)
+        held = -1
+        for job in range(run * _ROW_RUN, min(run * _ROW_RUN + _ROW_RUN, J)):
+            n, od, oh, nd, nh, i0, i1 = _window_rows(job, OD, OH, bd, ld, hd, bh, lh, hh, dd,
+                                                     dh)
+            if not 2 <= nd * nh <= 3:
+                continue
+            e0, f0, _ = _tap_at(0, nd * nh, i0, i1, nh, 1, dd, dh, 0)
+            e1, f1, _ = _tap_at(1, nd * nh, i0, i1, nh, 1, dd, dh, 0)
+            e2, f2, _ = _tap_at(2, nd * nh, i0, i1, nh, 1, dd, dh, 0)
+            k0 = (n * D + e0) * H + f0
+            k1 = (n * D + e1) * H + f1
+            k2 = (n * D + e2) * H + f2
+            col = bw[a] * C
+            nan = False
+            if k0 != held:
+                nan = _hmax3(hp, xf, k0 * W * C + col, m, C)
+            nan |= _hmax3_rows(yf, (job * OW + a) * C, hp, xf, k1 * W * C + col,
+                               k2 * W * C + col, m, C)
+            for ow in range(OW):
+                if a <= ow < b:
+                    continue
+                nw = hw[ow] - lw[ow]
+                if nw == 0:  # a window with no real cell: the caller fills it
+                    nan = True
+                    break
+                c0 = (bw[ow] + lw[ow]) * C
+                nan |= _max_taps_rows(yf, (job * OW + ow) * C, xf, k0 * W * C + c0,
+                                      k1 * W * C + c0, k2 * W * C + c0, nw, C)
+            done[job] = not nan
+            held = -1 if nan else k2
+
+
 @nb.njit(**_OPTS)
 def max_cl(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw):
     """Max without indices, channels-last: each output's taps folded over C (vectorised): a
-    window of up to four taps in one pass (eight inside the input; windows three wide at stride
-    2 carry their shared column, :func:`_max3_run`), else the first two in one pass and one per
-    tap."""
+    window of up to four taps in one pass (eight inside the input; windows three wide and
+    tall at stride 2 first, in runs of output rows, :func:`_max3_rows_cl`), else the first
+    two in one pass and one per tap."""
     N, D, H, W, C = x.shape
     OD, OH, OW = y.shape[1], y.shape[2], y.shape[3]
     kw_full, a, b = _full_run(lw, hw)
@@ -633,20 +723,16 @@ def max_cl(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw):
     three = kw_full == 3 and dw == 1 and b > a
     for ow in range(a, b - 1):
         three = three and bw[ow + 1] == bw[ow] + 2
+    done = np.zeros(N * OD * OH if three else 0, np.bool_)  # output rows _max3_rows_cl did
+    if three:
+        _max3_rows_cl(x, y, done, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, a, b)
     for job in prange(N * OD * OH):
+        if three and done[job]:  # (not when a tap is NaN: redone here)
+            continue
         n, od, oh, nd, nh, i0, i1 = _window_rows(job, OD, OH, bd, ld, hd, bh, lh, hh, dd, dh)
         lo, hi = 0, 0  # the outputs done by the one-pass interior
         taps = nd * nh * kw_full
-        carried = False  # the interior done by _max3_run (not when a tap is NaN: redone below)
-        if three and 2 <= nd * nh <= 3:
-            e0, f0, _ = _tap_at(0, nd * nh, i0, i1, nh, 1, dd, dh, 0)
-            e1, f1, _ = _tap_at(1, nd * nh, i0, i1, nh, 1, dd, dh, 0)
-            e2, f2, _ = _tap_at(2, nd * nh, i0, i1, nh, 1, dd, dh, 0)
-            carried = not _max3_run(y[n, od, oh], x[n, e0, f0], x[n, e1, f1], x[n, e2, f2], bw,
-                                    a, b)
-        if carried:
-            lo, hi = a, b
-        elif 1 <= taps <= 4 and b > a:
+        if 1 <= taps <= 4 and b > a:
             # small windows (2x2) inside the input: the taps' positions relative to the window's
             # first are the same for every output
             lo, hi = a, b
