@@ -659,7 +659,7 @@ def _max2(dst, x0, x1):
 _ROW_RUN = 16  # output rows per job of _max3_rows_cl: its first refolds a row, the others not
 
 
-@nb.njit(**_OPTS)
+@nb.njit(**dict(_OPTS, cache=False))  # a helper: compiled (and cached) into max_cl
 def _max3_rows_cl(x, y, done, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, a, b):
     """The interior outputs a..b-1 of channels-last windows three columns wide at stride 2 with
     two or three real rows, in runs of _ROW_RUN output rows: every row is folded along
