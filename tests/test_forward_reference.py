@@ -469,6 +469,35 @@ def test_three_wide_max_at_stride_two_keeps_the_row_major_first_zero(rank: int, 
     np.testing.assert_array_equal(np.signbit(cl), np.signbit(want))
 
 
+@pytest.mark.parametrize("rank", [1, 2, 3])
+@pytest.mark.parametrize("stride", [1, 2, 3])
+@pytest.mark.parametrize("padding,ceil_mode", [("valid", False), ("same", False), (1, False),
+                                               ("valid", True)])
+@pytest.mark.parametrize("dtype", ["float32", "float16", "uint8"])
+def test_two_wide_max_channels_last_rows(rank: int, stride: int, padding: Any, ceil_mode: bool,
+                                         dtype: str) -> None:
+    # channels-last windows two wide moving a fixed step (2x2/2, 2x2x2/2, 1-D 2/2 and the like)
+    # take each output row's interior as flat loops over one to four input rows: NaN in some
+    # rows (sent back to the NaN-aware passes) but not others, +-0 maxima (the first in
+    # row-major window order wins), clipped windows at either end
+    x = _tricky_row_input(rank)
+    if dtype == "uint8":
+        x = np.nan_to_num(np.abs(x) * 3).astype(dtype)
+    else:
+        x = x.astype(dtype)
+        x.reshape(-1)[1::5] = -0.0
+        x[(0, 1) + (2,) * (rank - 1) + (6,)] = np.nan  # in a window at every stride
+        x[1] = np.where(np.isnan(x[1]), 0.0, x[1])  # the second image has no NaN
+    xl = np.ascontiguousarray(np.moveaxis(x, 1, -1))
+    kw = dict(strides=stride, padding=padding, ceil_mode=ceil_mode, data_format="channels_last")
+    got = run_and_compare("max_pool", xl, 2, **kw)
+    want = ref.max_pool(xl, 2, **kw)
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+    if dtype != "uint8":
+        assert np.isnan(want[0]).any() and not np.isnan(want[1]).any()
+        assert np.signbit(want[want == 0]).any() and not np.signbit(want[want == 0]).all()
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float16"])
 @pytest.mark.parametrize("where", ["first row", "middle row", "shared row", "last row"])
 def test_three_by_three_stride_two_channels_last_with_nan(dtype: str, where: str) -> None:

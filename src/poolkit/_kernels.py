@@ -656,6 +656,42 @@ def _max2(dst, x0, x1):
         dst[i] = _up(x0[i], x1[i])
 
 
+@nb.njit(inline="always")
+def _max2w_rows(yf, y0, xf, s0, s1, s2, s3, rows, m, sw, C):
+    """yf[y0 + q * C + c] = the running maximum, in row-major window order, of windows q < m two
+    columns wide over ``rows`` (1-4) input rows at xf[s0:], xf[s1:], ... (flat offsets of the
+    first window's first column; windows move sw columns): the 2x2/2 and 2x2x2/2 interiors as
+    flat loops over unsigned indices, with no view per tap. NaN-blind; True when a tap is NaN
+    (the caller then redoes the row)."""
+    nan = False
+    uC = np.uint64(C)
+    y0 = np.uint64(y0)
+    u0, u1, u2, u3 = np.uint64(s0), np.uint64(s1), np.uint64(s2), np.uint64(s3)
+    for q in range(np.uint64(m)):
+        e = q * np.uint64(sw) * uC
+        d = y0 + q * uC
+        a0, a1, a2, a3 = u0 + e, u1 + e, u2 + e, u3 + e
+        if rows == 1:
+            for c in range(uC):
+                p0, p1 = xf[a0 + c], xf[a0 + uC + c]
+                yf[d + c] = _fast(p0, p1)
+                nan |= _isnan(p0) | _isnan(p1)
+        elif rows == 2:
+            for c in range(uC):
+                p0, p1, p2, p3 = xf[a0 + c], xf[a0 + uC + c], xf[a1 + c], xf[a1 + uC + c]
+                yf[d + c] = _fast(_fast(_fast(p0, p1), p2), p3)
+                nan |= _isnan(p0) | _isnan(p1) | _isnan(p2) | _isnan(p3)
+        else:  # three rows repeat the last (a repeated tap changes nothing)
+            for c in range(uC):
+                p0, p1, p2, p3 = xf[a0 + c], xf[a0 + uC + c], xf[a1 + c], xf[a1 + uC + c]
+                t0, t1, t2, t3 = xf[a2 + c], xf[a2 + uC + c], xf[a3 + c], xf[a3 + uC + c]
+                yf[d + c] = _fast(_fast(_fast(_fast(_fast(_fast(_fast(p0, p1), p2), p3), t0),
+                                               t1), t2), t3)
+                nan |= (_isnan(p0) | _isnan(p1) | _isnan(p2) | _isnan(p3) | _isnan(t0)
+                        | _isnan(t1) | _isnan(t2) | _isnan(t3))
+    return nan
+
+
 _ROW_RUN = 16  # output rows per job of _max3_rows_cl: its first refolds a row, the others not
 
 
@@ -723,16 +759,37 @@ def max_cl(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw):
     three = kw_full == 3 and dw == 1 and b > a
     for ow in range(a, b - 1):
         three = three and bw[ow + 1] == bw[ow] + 2
+    # windows two wide (2x2/2, 2x2x2/2) moving a fixed step: flat loops over each row
+    two = kw_full == 2 and dw == 1 and b > a
+    sw = bw[a + 1] - bw[a] if b > a + 1 else 2
+    for ow in range(a, b - 1):
+        two = two and bw[ow + 1] == bw[ow] + sw
     done = np.zeros(N * OD * OH if three else 0, np.bool_)  # output rows _max3_rows_cl did
     if three:
         _max3_rows_cl(x, y, done, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, a, b)
+    xf = x.reshape(-1)
+    yf = y.reshape(-1)
     for job in prange(N * OD * OH):
         if three and done[job]:  # (not when a tap is NaN: redone here)
             continue
         n, od, oh, nd, nh, i0, i1 = _window_rows(job, OD, OH, bd, ld, hd, bh, lh, hh, dd, dh)
         lo, hi = 0, 0  # the outputs done by the one-pass interior
         taps = nd * nh * kw_full
-        if 1 <= taps <= 4 and b > a:
+        rows = nd * nh
+        if two and 1 <= rows <= 4:
+            e0, f0, _ = _tap_at(0, rows, i0, i1, nh, 1, dd, dh, 0)
+            e1, f1, _ = _tap_at(1, rows, i0, i1, nh, 1, dd, dh, 0)
+            e2, f2, _ = _tap_at(2, rows, i0, i1, nh, 1, dd, dh, 0)
+            e3, f3, _ = _tap_at(3, rows, i0, i1, nh, 1, dd, dh, 0)
+            col = bw[a] * C
+            if not _max2w_rows(yf, (job * OW + a) * C, xf, ((n * D + e0) * H + f0) * W * C + col,
+                               ((n * D + e1) * H + f1) * W * C + col,
+                               ((n * D + e2) * H + f2) * W * C + col,
+                               ((n * D + e3) * H + f3) * W * C + col, rows, b - a, sw, C):
+                lo, hi = a, b
+        if hi > lo:
+            pass
+        elif 1 <= taps <= 4 and b > a:
             # small windows (2x2) inside the input: the taps' positions relative to the window's
             # first are the same for every output
             lo, hi = a, b
