@@ -498,6 +498,26 @@ def test_two_wide_max_channels_last_rows(rank: int, stride: int, padding: Any, c
         assert np.signbit(want[want == 0]).any() and not np.signbit(want[want == 0]).all()
 
 
+@pytest.mark.parametrize("rank", [1, 2, 3])
+@pytest.mark.parametrize("stride", [1, 2, 3])
+@pytest.mark.parametrize("padding,extra", [
+    ("valid", {}), ("same", {}), (1, {"count_include_pad": True}), (1, {}),
+    ("valid", {"ceil_mode": True}), ("valid", {"divisor_override": 3.0}),
+    ("same", {"divisor_override": 8})])
+@pytest.mark.parametrize("dtype", ["float32", "float16", "uint8"])
+def test_two_wide_mean_channels_last_rows(rank: int, stride: int, padding: Any, extra: dict,
+                                          dtype: str) -> None:
+    # channels-last mean windows two wide moving a fixed step take each output row's interior
+    # as flat loops over one, two or four input rows; a divisor that is a power of two is a
+    # product, any other a quotient; the clipped windows (other divisors) are left to the rest
+    x = make_input((2, 3, *((5,) * (rank - 1)), 13), dtype, rank)
+    xl = np.ascontiguousarray(np.moveaxis(x, 1, -1))
+    kw = dict(strides=stride, padding=padding, data_format="channels_last", **extra)
+    got = run_and_compare("avg_pool", xl, 2, **kw)
+    if dtype == "float16":  # rounded once from the float64 mean: exactly the reference's
+        np.testing.assert_array_equal(got, ref.avg_pool(xl, 2, **kw))
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float16"])
 @pytest.mark.parametrize("where", ["first row", "middle row", "shared row", "last row"])
 def test_three_by_three_stride_two_channels_last_with_nan(dtype: str, where: str) -> None:

@@ -168,6 +168,12 @@ def _half_mean4(yv, x0, x1, x2, x3, r):  # the Python version (NUMBA_DISABLE_JIT
     return False
 
 
+def _half_mean2w(yf, d, xf, a0, a1, C, r):  # the Python version (NUMBA_DISABLE_JIT)
+    """_half_mean4 for one window two columns wide over two rows of flat float16 bits: yf[d + c]
+    from xf[a0 + c], xf[a0 + C + c], xf[a1 + c], xf[a1 + C + c] (c < C); True when exact."""
+    return False
+
+
 def _half_max4(dst, x0, x1, x2, x3):  # the Python version (NUMBA_DISABLE_JIT)
     """For float16 bits: dst = the running maximum of x0..x3 in that order (as _max4), in one
     pass over 16-bit keys, and True; False for other dtypes (the caller then runs _max4's
@@ -360,6 +366,31 @@ if not _NOJIT:
                      min(_U16(_U16(c - one) & m), _U16(_U16(d - one) & m)))
             bad |= _U16(hi >> 10) > min(_U16(_U16(lo >> 10) + _U16(11)), _U16(30))
         return not bad
+
+    def _half_mean2w_hw(yf, d, xf, a0, a1, C, r):
+        # _half_mean4_hw over flat indices (its exactness test, the same)
+        m = _U16(0x7FFF)
+        one = _U16(1)
+        r32 = np.float32(r)
+        bad = False
+        for c in range(C):
+            a = xf[a0 + c]
+            b = xf[a0 + C + c]
+            e = xf[a1 + c]
+            f = xf[a1 + C + c]
+            s = (((np.float32(0.0) + _h2f32_hw(a)) + _h2f32_hw(b)) + _h2f32_hw(e)) + _h2f32_hw(f)
+            yf[d + c] = _f322h_hw(s * r32)
+            hi = max(max(_U16(a & m), _U16(b & m)), max(_U16(e & m), _U16(f & m)))
+            lo = min(min(_U16(_U16(a - one) & m), _U16(_U16(b - one) & m)),
+                     min(_U16(_U16(e - one) & m), _U16(_U16(f - one) & m)))
+            bad |= _U16(hi >> 10) > min(_U16(_U16(lo >> 10) + _U16(11)), _U16(30))
+        return not bad
+
+    @overload(_half_mean2w, inline="always")
+    def _half_mean2w_ol(yf, d, xf, a0, a1, C, r):
+        if HARDWARE_HALF and _half_type(yf.dtype):
+            return _half_mean2w_hw
+        return lambda yf, d, xf, a0, a1, C, r: False
 
     @overload(_half_mean4, inline="always")
     def _half_mean4_ol(yv, x0, x1, x2, x3, r):
@@ -1137,6 +1168,42 @@ def _mean_flat(yf, t, step, k, div, nxt):
         _prefetch(nxt, q)
 
 
+@nb.njit(inline="always")
+def _mean2w_rows(yf, y0, xf, s0, s1, s2, s3, rows, m, sw, C, div):
+    """yf[y0 + q * C + c] = the mean of windows q < m two columns wide over ``rows`` (1, 2 or 4)
+    input rows at xf[s0:], xf[s1:], ... (as :func:`_max2w_rows`): taps summed in row-major
+    order from +0 in float64, divided by div (multiplied by 1/div when that is exact), rounded
+    once; flat loops, no view per tap."""
+    uC = np.uint64(C)
+    y0 = np.uint64(y0)
+    u0, u1, u2, u3 = np.uint64(s0), np.uint64(s1), np.uint64(s2), np.uint64(s3)
+    pow2 = math.frexp(div)[0] == 0.5  # a power of two: multiplying by 1/div is exact
+    r = 1.0 / div
+    for q in range(np.uint64(m)):
+        e = q * np.uint64(sw) * uC
+        d = y0 + q * uC
+        a0, a1, a2, a3 = u0 + e, u1 + e, u2 + e, u3 + e
+        if rows == 1:
+            for c in range(uC):
+                v = (0.0 + _tof(xf[a0 + c])) + _tof(xf[a0 + uC + c])
+                _put(yf, d + c, v * r if pow2 else v / div)
+        elif rows == 2:
+            # float16: through float32 where that is exact (as _mean_pow2)
+            if pow2 and 2.0 ** -100 <= r <= 1.0 and _half_mean2w(yf, d, xf, a0, a1, uC, r):
+                continue
+            for c in range(uC):
+                v = (((0.0 + _tof(xf[a0 + c])) + _tof(xf[a0 + uC + c])) + _tof(xf[a1 + c])) \
+                    + _tof(xf[a1 + uC + c])
+                _put(yf, d + c, v * r if pow2 else v / div)
+        else:
+            for c in range(uC):
+                v = (((0.0 + _tof(xf[a0 + c])) + _tof(xf[a0 + uC + c])) + _tof(xf[a1 + c])) \
+                    + _tof(xf[a1 + uC + c])
+                v = (((v + _tof(xf[a2 + c])) + _tof(xf[a2 + uC + c])) + _tof(xf[a3 + c])) \
+                    + _tof(xf[a3 + uC + c])
+                _put(yf, d + c, v * r if pow2 else v / div)
+
+
 @nb.njit(**_OPTS)
 def sum_cl(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, cd, ch, cw):
     """Mean (divisor cd[od] * ch[oh] * cw[ow]) or Lp norm, channels-last, vectorised over C:
@@ -1149,12 +1216,32 @@ def sum_cl(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, cd, ch
     for ow in range(a, b):  # one divisor
         if cw[ow] != cw[a]:
             b = a
+    # mean windows two wide (2x2/2, 2x2x2/2) moving a fixed step: flat loops over each row
+    two = mode == 0 and kw_full == 2 and dw == 1 and b > a
+    sw = bw[a + 1] - bw[a] if b > a + 1 else 2
+    for ow in range(a, b - 1):
+        two = two and bw[ow + 1] == bw[ow] + sw
+    xf = x.reshape(-1)
+    yf = y.reshape(-1)
     for job in prange(N * OD * OH):
         n, od, oh, nd, nh, i0, i1 = _window_rows(job, OD, OH, bd, ld, hd, bh, lh, hh, dd, dh)
         acc = np.empty(C, np.float64)
         lo, hi = 0, 0  # the outputs done by the four-tap interior pass
         taps = nd * nh * kw_full
-        if mode == 0 and 2 <= taps <= 4 and b > a:
+        rows = nd * nh
+        if two and (rows == 1 or rows == 2 or rows == 4):
+            lo, hi = a, b
+            e0, f0, _ = _tap_at(0, rows, i0, i1, nh, 1, dd, dh, 0)
+            e1, f1, _ = _tap_at(1, rows, i0, i1, nh, 1, dd, dh, 0)
+            e2, f2, _ = _tap_at(2, rows, i0, i1, nh, 1, dd, dh, 0)
+            e3, f3, _ = _tap_at(3, rows, i0, i1, nh, 1, dd, dh, 0)
+            col = bw[a] * C
+            _mean2w_rows(yf, (job * OW + a) * C, xf, ((n * D + e0) * H + f0) * W * C + col,
+                         ((n * D + e1) * H + f1) * W * C + col,
+                         ((n * D + e2) * H + f2) * W * C + col,
+                         ((n * D + e3) * H + f3) * W * C + col, rows, b - a, sw, C,
+                         cd[od] * ch[oh] * cw[a])
+        elif mode == 0 and 2 <= taps <= 4 and b > a:
             div = cd[od] * ch[oh] * cw[a]
             if math.frexp(div)[0] == 0.5:
                 # small windows (2x2) inside the input, one power-of-two divisor: the taps'
