@@ -688,6 +688,29 @@ def _max2(dst, x0, x1):
 
 
 @nb.njit(inline="always")
+def _step(bw, a, b):
+    """The step between the windows a..b-1 along W when it is one fixed step (2 for a single
+    window), else 0."""
+    sw = bw[a + 1] - bw[a] if b > a + 1 else 2
+    for ow in range(a, b - 1):
+        if bw[ow + 1] != bw[ow] + sw:
+            return 0
+    return sw
+
+
+@nb.njit(inline="always")
+def _row_starts4(n, rows, i0, i1, nh, dd, dh, D, H, W, C, col):
+    """Flat offsets (into a channels-last (N, D, H, W, C) input) of column ``col`` of a window's
+    first four real rows in (d, h) order, the last repeated when it has fewer."""
+    e0, f0, _ = _tap_at(0, rows, i0, i1, nh, 1, dd, dh, 0)
+    e1, f1, _ = _tap_at(1, rows, i0, i1, nh, 1, dd, dh, 0)
+    e2, f2, _ = _tap_at(2, rows, i0, i1, nh, 1, dd, dh, 0)
+    e3, f3, _ = _tap_at(3, rows, i0, i1, nh, 1, dd, dh, 0)
+    return (((n * D + e0) * H + f0) * W + col) * C, (((n * D + e1) * H + f1) * W + col) * C, \
+        (((n * D + e2) * H + f2) * W + col) * C, (((n * D + e3) * H + f3) * W + col) * C
+
+
+@nb.njit(inline="always")
 def _max2w_rows(yf, y0, xf, s0, s1, s2, s3, rows, m, sw, C):
     """yf[y0 + q * C + c] = the running maximum, in row-major window order, of windows q < m two
     columns wide over ``rows`` (1-4) input rows at xf[s0:], xf[s1:], ... (flat offsets of the
@@ -787,14 +810,10 @@ def max_cl(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw):
     OD, OH, OW = y.shape[1], y.shape[2], y.shape[3]
     kw_full, a, b = _full_run(lw, hw)
     # windows three wide at stride 2 (the ResNet stem's 3x3/2) share a column with the next
-    three = kw_full == 3 and dw == 1 and b > a
-    for ow in range(a, b - 1):
-        three = three and bw[ow + 1] == bw[ow] + 2
+    sw = _step(bw, a, b) if b > a and dw == 1 else 0
+    three = kw_full == 3 and sw == 2
     # windows two wide (2x2/2, 2x2x2/2) moving a fixed step: flat loops over each row
-    two = kw_full == 2 and dw == 1 and b > a
-    sw = bw[a + 1] - bw[a] if b > a + 1 else 2
-    for ow in range(a, b - 1):
-        two = two and bw[ow + 1] == bw[ow] + sw
+    two = kw_full == 2 and sw > 0
     done = np.zeros(N * OD * OH if three else 0, np.bool_)  # output rows _max3_rows_cl did
     if three:
         _max3_rows_cl(x, y, done, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, a, b)
@@ -808,15 +827,8 @@ def max_cl(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw):
         taps = nd * nh * kw_full
         rows = nd * nh
         if two and 1 <= rows <= 4:
-            e0, f0, _ = _tap_at(0, rows, i0, i1, nh, 1, dd, dh, 0)
-            e1, f1, _ = _tap_at(1, rows, i0, i1, nh, 1, dd, dh, 0)
-            e2, f2, _ = _tap_at(2, rows, i0, i1, nh, 1, dd, dh, 0)
-            e3, f3, _ = _tap_at(3, rows, i0, i1, nh, 1, dd, dh, 0)
-            col = bw[a] * C
-            if not _max2w_rows(yf, (job * OW + a) * C, xf, ((n * D + e0) * H + f0) * W * C + col,
-                               ((n * D + e1) * H + f1) * W * C + col,
-                               ((n * D + e2) * H + f2) * W * C + col,
-                               ((n * D + e3) * H + f3) * W * C + col, rows, b - a, sw, C):
+            s0, s1, s2, s3 = _row_starts4(n, rows, i0, i1, nh, dd, dh, D, H, W, C, bw[a])
+            if not _max2w_rows(yf, (job * OW + a) * C, xf, s0, s1, s2, s3, rows, b - a, sw, C):
                 lo, hi = a, b
         if hi > lo:
             pass
@@ -1217,10 +1229,8 @@ def sum_cl(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, cd, ch
         if cw[ow] != cw[a]:
             b = a
     # mean windows two wide (2x2/2, 2x2x2/2) moving a fixed step: flat loops over each row
-    two = mode == 0 and kw_full == 2 and dw == 1 and b > a
-    sw = bw[a + 1] - bw[a] if b > a + 1 else 2
-    for ow in range(a, b - 1):
-        two = two and bw[ow + 1] == bw[ow] + sw
+    sw = _step(bw, a, b) if b > a and dw == 1 else 0
+    two = mode == 0 and kw_full == 2 and sw > 0
     xf = x.reshape(-1)
     yf = y.reshape(-1)
     for job in prange(N * OD * OH):
@@ -1231,15 +1241,8 @@ def sum_cl(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, cd, ch
         rows = nd * nh
         if two and (rows == 1 or rows == 2 or rows == 4):
             lo, hi = a, b
-            e0, f0, _ = _tap_at(0, rows, i0, i1, nh, 1, dd, dh, 0)
-            e1, f1, _ = _tap_at(1, rows, i0, i1, nh, 1, dd, dh, 0)
-            e2, f2, _ = _tap_at(2, rows, i0, i1, nh, 1, dd, dh, 0)
-            e3, f3, _ = _tap_at(3, rows, i0, i1, nh, 1, dd, dh, 0)
-            col = bw[a] * C
-            _mean2w_rows(yf, (job * OW + a) * C, xf, ((n * D + e0) * H + f0) * W * C + col,
-                         ((n * D + e1) * H + f1) * W * C + col,
-                         ((n * D + e2) * H + f2) * W * C + col,
-                         ((n * D + e3) * H + f3) * W * C + col, rows, b - a, sw, C,
+            s0, s1, s2, s3 = _row_starts4(n, rows, i0, i1, nh, dd, dh, D, H, W, C, bw[a])
+            _mean2w_rows(yf, (job * OW + a) * C, xf, s0, s1, s2, s3, rows, b - a, sw, C,
                          cd[od] * ch[oh] * cw[a])
         elif mode == 0 and 2 <= taps <= 4 and b > a:
             div = cd[od] * ch[oh] * cw[a]
