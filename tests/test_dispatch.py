@@ -14,6 +14,7 @@ import pytest
 import poolkit as pk
 from poolkit._spec import PoolSpec, adaptive_windows
 
+from . import reference as ref
 from .registry import OPS, check_op, layout_variants, make_input
 
 
@@ -76,6 +77,36 @@ def test_channels_first_max_tiles(dtype: str, shape: tuple, window) -> None:
         x.reshape(-1)[::7] = np.nan
     for strides in (2, (2,) * (len(shape) - 2)):
         check_op(OPS["max_pool"], x, window, strides, data_format="channels_first")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16", "uint8", "float64"])
+@pytest.mark.parametrize("shape, window", [((2, 3, 6, 8), 2), ((2, 3, 7, 9), 2), ((2, 3, 11), 2),
+                                           ((1, 2, 4, 6, 8), 2), ((1, 2, 5, 7, 9), 2),
+                                           ((1, 2, 5, 6, 8), (1, 2, 2)), ((2, 3, 6, 8), (3, 2)),
+                                           ((2, 3, 6, 8), (1, 2))])
+@pytest.mark.parametrize("padding, extra", [
+    ("valid", {}), ("same", {}), ("same", {"count_include_pad": True}),
+    ("valid", {"ceil_mode": True}), ("valid", {"divisor_override": 3}),
+    ("height", {}), ("height", {"count_include_pad": True})])
+def test_channels_first_mean_tiles(dtype: str, shape: tuple, window, padding, extra) -> None:
+    # means and L2 norms over windows two wide at stride 2 that tile the rows are summed straight
+    # from one to three input rows, four rows (3-D) through one folded row; padded rows,
+    # clipped windows and other divisors included. float16 and
+    # float32 means of normal values are exact in float64 before their one rounding: equal to
+    # the reference's
+    rank = len(shape) - 2
+    if padding == "height":  # padding along the first dim only (W stays tiled)
+        k0 = window if isinstance(window, int) else window[0]
+        padding = ((min(k0 - 1, 1), 1 if k0 > 1 else 0),) + ((0, 0),) * (rank - 1)
+    x = make_input(shape, dtype, 3)
+    if x.dtype.kind == "f":
+        x.reshape(-1)[::5] = -0.0
+    kw = dict(strides=2, padding=padding, data_format="channels_first", **extra)
+    got = check_op(OPS["avg_pool"], x, window, **kw)
+    if dtype in ("float32", "float16"):
+        np.testing.assert_array_equal(got, ref.avg_pool(x, window, **kw))
+    if not extra:
+        check_op(OPS["lp_pool"], x, 2.0, window, **kw)
 
 
 @pytest.mark.parametrize("dtype, nan", [

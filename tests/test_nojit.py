@@ -29,7 +29,9 @@ SCRIPT = textwrap.dedent(
         ("avg_pool", (3, 2), dict(padding="same_lower", count_include_pad=True)),
         ("avg_pool", (2, 1), dict(padding=((1, 0), (0, 1)), divisor_override=3,
                                   data_format="channels_first")),
+        ("avg_pool", (2, 2), dict(padding="same", data_format="channels_first")),  # tiles
         ("lp_pool", (3, 2, 1), dict(padding=1)),
+        ("lp_pool", (2, 2, 2), dict(data_format="channels_first")),
         ("global_max_pool", (), dict(keepdims=True)),
         ("global_avg_pool", (), dict(data_format="channels_first")),
         ("global_lp_pool", (2,), dict()),
@@ -44,6 +46,7 @@ SCRIPT = textwrap.dedent(
     check_op(OPS["max_pool"], x, 2, 2, "same", return_indices=True)
     x = make_input((1, 3, 3, 4, 2), "float64", 8)  # 3-D
     check_op(OPS["avg_pool"], x, 2, 1, 1, count_include_pad=True)
+    check_op(OPS["avg_pool"], x, 2, 2, data_format="channels_first")  # four rows folded
     assert pk.precompile()["signatures"] == 0  # nothing to compile
     print("nojit ok")
     """

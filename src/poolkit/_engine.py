@@ -172,8 +172,8 @@ def sum_reduce(x: np.ndarray, win: Windows, cl: bool, mode: int, p: float = 1.0,
     xk = kernel_input(x)
     yk = kernel_output(y)  # float16 results are rounded once, from float64, in the kernel
     if y.size:
-        args = (to5(xk, cl), to5(yk, cl), mode, float(p), *_geom(win),
-                *_counts(win, divmode, override))
+        geom, counts = _geom(win), _counts(win, divmode, override)
+        args = (to5(xk, cl), to5(yk, cl), mode, float(p), *geom, *counts)
         if cl:
             taps, stride = _row(win)
             # fold rows once when windows overlap along W (short windows only: a tall, wide
@@ -182,6 +182,10 @@ def sum_reduce(x: np.ndarray, win: Windows, cl: bool, mode: int, p: float = 1.0,
                 launch(K.sum_cl_rows, x.size, *args, taps, stride)
             else:
                 launch(K.sum_cl, x.size, *args)
+        elif mode in (MODE_MEAN, MODE_L2) and _tiles(win) and np.all(counts[2] == counts[2][0]):
+            # windows two wide at stride 2 that tile the rows, one divisor along W: the (d, h)
+            # tables and dilations (the W ones are implied)
+            launch(K.sum_cf_tiles, x.size, *args[:3], *geom[:6], *geom[9:11], *counts)
         else:
             launch(K.sum_cf_rows, x.size, *args, *_row(win))
     return y
