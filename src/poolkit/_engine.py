@@ -182,7 +182,8 @@ def sum_reduce(x: np.ndarray, win: Windows, cl: bool, mode: int, p: float = 1.0,
                 launch(K.sum_cl_rows, x.size, *args, taps, stride)
             else:
                 launch(K.sum_cl, x.size, *args)
-        elif mode in (MODE_MEAN, MODE_L2) and _tiles(win) and np.all(counts[2] == counts[2][0]):
+        elif mode in (MODE_MEAN, MODE_L2) and _tiles(win) and _one_divisor_w(win, divmode,
+                                                                             override):
             # windows two wide at stride 2 that tile the rows, one divisor along W: the (d, h)
             # tables and dilations (the W ones are implied)
             launch(K.sum_cf_tiles, x.size, *args[:3], *geom[:6], *geom[9:11], *counts)
@@ -296,6 +297,7 @@ def _rows_per_job(outer: int, h: int) -> int:
 
 
 @_derived
+@_derived
 def _counts(win: Windows, divmode: int, override: float) -> list:
     """Per-dim float64 factors whose product is each output's divisor (padded to 3 dims)."""
     cs = []
@@ -306,6 +308,13 @@ def _counts(win: Windows, divmode: int, override: float) -> list:
             c = ((win.khi[d] - win.klo[d]) if divmode == DIV_REAL else win.npad[d]).astype(float)
         cs.append(c)
     return [np.ones(1)] * (3 - win.ndim) + cs
+
+
+@_derived
+def _one_divisor_w(win: Windows, divmode: int, override: float) -> bool:
+    """Whether every output along the last dim has the same divisor factor."""
+    cw = _counts(win, divmode, override)[2]
+    return bool(np.all(cw == cw[0]))
 
 
 @_derived

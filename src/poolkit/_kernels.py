@@ -1732,12 +1732,11 @@ def _tile_out(v, mode, pow2, r, div):
 
 
 @nb.njit(inline="always")
-def _tile_sums(yr, r0, r1, r2, r3, k, mode, div, t):
+def _tile_sums(yr, r0, r1, r2, k, mode, div):
     """yr[j] = the mean (mode 0, divided by div) or L2 norm (mode 2) of columns 2j, 2j + 1 of the
-    first k (0-4) of rows r0..r3: each column summed from +0 over the rows in order, then the
+    first k (0-3) of rows r0..r2: each column summed from +0 over the rows in order, then the
     two columns added, rounded once (the order of sum_cf_rows's fold and pair, without its
-    folded row for k <= 3). Four rows are folded into the float64 row ``t`` first (one
-    contiguous pass, then the pairs: measured faster than eight strided taps per output)."""
+    folded row)."""
     pow2 = math.frexp(div)[0] == 0.5
     r = 1.0 / div
     m = yr.shape[0]
@@ -1753,33 +1752,48 @@ def _tile_sums(yr, r0, r1, r2, r3, k, mode, div, t):
             v = ((0.0 + _term(_tof(r0[2 * j]), mode)) + _term(_tof(r1[2 * j]), mode)) + \
                 ((0.0 + _term(_tof(r0[2 * j + 1]), mode)) + _term(_tof(r1[2 * j + 1]), mode))
             _put(yr, j, _tile_out(v, mode, pow2, r, div))
-    elif k == 3:
+    else:
         for j in range(m):
             a = ((0.0 + _term(_tof(r0[2 * j]), mode)) + _term(_tof(r1[2 * j]), mode)) + \
                 _term(_tof(r2[2 * j]), mode)
             b = ((0.0 + _term(_tof(r0[2 * j + 1]), mode)) + _term(_tof(r1[2 * j + 1]), mode)) + \
                 _term(_tof(r2[2 * j + 1]), mode)
             _put(yr, j, _tile_out(a + b, mode, pow2, r, div))
-    else:
-        for i in range(2 * m):
-            t[i] = (((0.0 + _term(_tof(r0[i]), mode)) + _term(_tof(r1[i]), mode)) +
-                    _term(_tof(r2[i]), mode)) + _term(_tof(r3[i]), mode)
-        for j in range(m):
-            _put(yr, j, _tile_out(t[2 * j] + t[2 * j + 1], mode, pow2, r, div))
+
+
+@nb.njit(inline="always")
+def _tile_sums4(yf, y0, m, xf, s0, s1, s2, s3, mode, div, t):
+    """:func:`_tile_sums` of four rows, over flat indices (output row at yf[y0:y0 + m], input
+    rows at xf[s0:], ... xf[s3:]): the rows folded into the float64 row ``t`` in one
+    contiguous pass, then the pairs (faster than eight strided taps per output, and no view
+    per row: at 3-D sizes a view's reference counting costs a noticeable share of a row)."""
+    pow2 = math.frexp(div)[0] == 0.5
+    r = 1.0 / div
+    u0, u1, u2, u3 = np.uint64(s0), np.uint64(s1), np.uint64(s2), np.uint64(s3)
+    y0 = np.uint64(y0)
+    for i in range(np.uint64(2 * m)):
+        t[i] = (((0.0 + _term(_tof(xf[u0 + i]), mode)) + _term(_tof(xf[u1 + i]), mode)) +
+                _term(_tof(xf[u2 + i]), mode)) + _term(_tof(xf[u3 + i]), mode)
+    for j in range(np.uint64(m)):
+        _put(yf, y0 + j, _tile_out(t[2 * j] + t[2 * j + 1], mode, pow2, r, div))
 
 
 @nb.njit(**_OPTS)
 def sum_cf_tiles(x, y, mode, bd, ld, hd, bh, lh, hh, dd, dh, cd, ch, cw):
     """Mean (divisor cd[od] * ch[oh] * cw[0]) or L2 norm (mode 2), channels-first, for the
     windows of :func:`max_cf_tiles` (two wide at stride 2, tiling every row from its start; at
-    most four real rows, 2-D or 3-D): each output row straight from its input rows by
-    :func:`_tile_sums`, with the sums and roundings of :func:`sum_cf_rows`."""
+    most four real rows, 2-D or 3-D): each output row straight from its one to three input
+    rows (:func:`_tile_sums`), or through one folded row from four (:func:`_tile_sums4`), with
+    the sums and roundings of :func:`sum_cf_rows`."""
     N, C, D, H, W = x.shape
-    OD, OH = y.shape[2], y.shape[3]
+    OD, OH, OW = y.shape[2], y.shape[3], y.shape[4]
+    xf = x.reshape(-1)
+    yf = y.reshape(-1)
     for job in prange(N * C * OD):
         n, c, od = _unravel3(job, C, OD)
         xc = x[n, c]
         yc = y[n, c, od]
+        base = (n * C + c) * D * H * W  # the plane's first cell in xf
         nd = hd[od] - ld[od]
         i0 = bd[od] + ld[od] * dd
         t = np.empty(W, np.float64)
@@ -1794,8 +1808,16 @@ def sum_cf_tiles(x, y, mode, bd, ld, hd, bh, lh, hh, dd, dh, cd, ch, cw):
             j0, j1 = i0, bh[oh] + lh[oh] * dh
             if nd * nh == 0:  # (no real row to read: any in-range one will do)
                 j0, j1 = 0, 0
-            _tile_sums(yc[oh], xc[j0 + e0, j1 + f0], xc[j0 + e1, j1 + f1], xc[j0 + e2, j1 + f2],
-                       xc[j0 + e3, j1 + f3], nd * nh, mode, cd[od] * ch[oh] * cw[0], t)
+            div = cd[od] * ch[oh] * cw[0]
+            if nd * nh == 4:
+                _tile_sums4(yf, (job * OH + oh) * OW, OW, xf,
+                            base + ((j0 + e0) * H + j1 + f0) * W,
+                            base + ((j0 + e1) * H + j1 + f1) * W,
+                            base + ((j0 + e2) * H + j1 + f2) * W,
+                            base + ((j0 + e3) * H + j1 + f3) * W, mode, div, t)
+            else:
+                _tile_sums(yc[oh], xc[j0 + e0, j1 + f0], xc[j0 + e1, j1 + f1],
+                           xc[j0 + e2, j1 + f2], nd * nh, mode, div)
 
 
 _FOLD_BYTES = 16384  # the folded rows max_cf_planes keeps per thread: a share of L1
