@@ -507,15 +507,20 @@ def test_two_wide_max_channels_last_rows(rank: int, stride: int, padding: Any, c
 @pytest.mark.parametrize("dtype", ["float32", "float16", "uint8"])
 def test_two_wide_mean_channels_last_rows(rank: int, stride: int, padding: Any, extra: dict,
                                           dtype: str) -> None:
-    # channels-last mean windows two wide moving a fixed step take each output row's interior
-    # as flat loops over one, two or four input rows; a divisor that is a power of two is a
-    # product, any other a quotient; the clipped windows (other divisors) are left to the rest
+    # channels-last mean (and L2) windows two wide moving a fixed step take each output row's
+    # interior as flat loops over one, two or four input rows; a divisor that is a power of two
+    # is a product, any other a quotient; the clipped windows (other divisors) are left to the
+    # rest
     x = make_input((2, 3, *((5,) * (rank - 1)), 13), dtype, rank)
     xl = np.ascontiguousarray(np.moveaxis(x, 1, -1))
     kw = dict(strides=stride, padding=padding, data_format="channels_last", **extra)
     got = run_and_compare("avg_pool", xl, 2, **kw)
     if dtype == "float16":  # rounded once from the float64 mean: exactly the reference's
         np.testing.assert_array_equal(got, ref.avg_pool(xl, 2, **kw))
+    if set(extra) <= {"ceil_mode"}:  # the L2 norm takes the same loops
+        got = run_and_compare("lp_pool", xl, 2.0, 2, **kw)
+        if dtype == "float16":
+            np.testing.assert_array_equal(got, ref.lp_pool(xl, 2.0, 2, **kw))
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float16"])

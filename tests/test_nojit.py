@@ -32,6 +32,7 @@ SCRIPT = textwrap.dedent(
         ("avg_pool", (2, 2), dict(padding="same", data_format="channels_first")),  # tiles
         ("lp_pool", (3, 2, 1), dict(padding=1)),
         ("lp_pool", (2, 2, 2), dict(data_format="channels_first")),
+        ("lp_pool", (2, 2, 2), dict()),  # channels-last, two-wide flat loops
         ("global_max_pool", (), dict(keepdims=True)),
         ("global_avg_pool", (), dict(data_format="channels_first")),
         ("global_lp_pool", (2,), dict()),

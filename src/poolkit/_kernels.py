@@ -1181,15 +1181,17 @@ def _mean_flat(yf, t, step, k, div, nxt):
 
 
 @nb.njit(inline="always")
-def _mean2w_rows(yf, y0, xf, s0, s1, s2, s3, rows, m, sw, C, div):
-    """yf[y0 + q * C + c] = the mean of windows q < m two columns wide over ``rows`` (1, 2 or 4)
-    input rows at xf[s0:], xf[s1:], ... (as :func:`_max2w_rows`): taps summed in row-major
-    order from +0 in float64, divided by div (multiplied by 1/div when that is exact), rounded
-    once; flat loops, no view per tap."""
+def _mean2w_rows(yf, y0, xf, s0, s1, s2, s3, rows, m, sw, C, mode, pow2, div):
+    """yf[y0 + q * C + c] = the mean (mode 0) or L2 norm (mode 2) of windows q < m two columns
+    wide over ``rows`` (1, 2 or 4) input rows at xf[s0:], xf[s1:], ... (as
+    :func:`_max2w_rows`): terms summed in row-major order from +0 in float64, divided by div
+    (multiplied by 1/div when ``pow2``: exact) or square-rooted, rounded once; flat loops, no
+    view per tap. Called with literal ``mode`` and ``pow2`` (:func:`_mean2w_call`), so that
+    each case compiles to loops of its own (a select between them per element costs a
+    division and a square root)."""
     uC = np.uint64(C)
     y0 = np.uint64(y0)
     u0, u1, u2, u3 = np.uint64(s0), np.uint64(s1), np.uint64(s2), np.uint64(s3)
-    pow2 = math.frexp(div)[0] == 0.5  # a power of two: multiplying by 1/div is exact
     r = 1.0 / div
     for q in range(np.uint64(m)):
         e = q * np.uint64(sw) * uC
@@ -1197,23 +1199,36 @@ def _mean2w_rows(yf, y0, xf, s0, s1, s2, s3, rows, m, sw, C, div):
         a0, a1, a2, a3 = u0 + e, u1 + e, u2 + e, u3 + e
         if rows == 1:
             for c in range(uC):
-                v = (0.0 + _tof(xf[a0 + c])) + _tof(xf[a0 + uC + c])
-                _put(yf, d + c, v * r if pow2 else v / div)
+                v = (0.0 + _term(_tof(xf[a0 + c]), mode)) + _term(_tof(xf[a0 + uC + c]), mode)
+                _put(yf, d + c, _tile_out(v, mode, pow2, r, div))
         elif rows == 2:
             # float16: through float32 where that is exact (as _mean_pow2)
-            if pow2 and 2.0 ** -100 <= r <= 1.0 and _half_mean2w(yf, d, xf, a0, a1, uC, r):
+            if mode == 0 and pow2 and 2.0 ** -100 <= r <= 1.0 and \
+                    _half_mean2w(yf, d, xf, a0, a1, uC, r):
                 continue
             for c in range(uC):
-                v = (((0.0 + _tof(xf[a0 + c])) + _tof(xf[a0 + uC + c])) + _tof(xf[a1 + c])) \
-                    + _tof(xf[a1 + uC + c])
-                _put(yf, d + c, v * r if pow2 else v / div)
+                v = (((0.0 + _term(_tof(xf[a0 + c]), mode)) + _term(_tof(xf[a0 + uC + c]), mode)) +
+                     _term(_tof(xf[a1 + c]), mode)) + _term(_tof(xf[a1 + uC + c]), mode)
+                _put(yf, d + c, _tile_out(v, mode, pow2, r, div))
         else:
             for c in range(uC):
-                v = (((0.0 + _tof(xf[a0 + c])) + _tof(xf[a0 + uC + c])) + _tof(xf[a1 + c])) \
-                    + _tof(xf[a1 + uC + c])
-                v = (((v + _tof(xf[a2 + c])) + _tof(xf[a2 + uC + c])) + _tof(xf[a3 + c])) \
-                    + _tof(xf[a3 + uC + c])
-                _put(yf, d + c, v * r if pow2 else v / div)
+                v = (((0.0 + _term(_tof(xf[a0 + c]), mode)) + _term(_tof(xf[a0 + uC + c]), mode)) +
+                     _term(_tof(xf[a1 + c]), mode)) + _term(_tof(xf[a1 + uC + c]), mode)
+                v = (((v + _term(_tof(xf[a2 + c]), mode)) + _term(_tof(xf[a2 + uC + c]), mode)) +
+                     _term(_tof(xf[a3 + c]), mode)) + _term(_tof(xf[a3 + uC + c]), mode)
+                _put(yf, d + c, _tile_out(v, mode, pow2, r, div))
+
+
+@nb.njit(inline="always")
+def _mean2w_call(yf, y0, xf, s0, s1, s2, s3, rows, m, sw, C, mode, div):
+    """:func:`_mean2w_rows` with its case as literals: L2, or a mean by a power of two or
+    not."""
+    if mode == 2:
+        _mean2w_rows(yf, y0, xf, s0, s1, s2, s3, rows, m, sw, C, 2, False, div)
+    elif math.frexp(div)[0] == 0.5:
+        _mean2w_rows(yf, y0, xf, s0, s1, s2, s3, rows, m, sw, C, 0, True, div)
+    else:
+        _mean2w_rows(yf, y0, xf, s0, s1, s2, s3, rows, m, sw, C, 0, False, div)
 
 
 @nb.njit(**_OPTS)
@@ -1228,9 +1243,10 @@ def sum_cl(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, cd, ch
     for ow in range(a, b):  # one divisor
         if cw[ow] != cw[a]:
             b = a
-    # mean windows two wide (2x2/2, 2x2x2/2) moving a fixed step: flat loops over each row
+    # mean and L2 windows two wide (2x2/2, 2x2x2/2) moving a fixed step: flat loops over each
+    # row
     sw = _step(bw, a, b) if b > a and dw == 1 else 0
-    two = mode == 0 and kw_full == 2 and sw > 0
+    two = (mode == 0 or mode == 2) and kw_full == 2 and sw > 0
     xf = x.reshape(-1)
     yf = y.reshape(-1)
     for job in prange(N * OD * OH):
@@ -1242,7 +1258,7 @@ def sum_cl(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, cd, ch
         if two and (rows == 1 or rows == 2 or rows == 4):
             lo, hi = a, b
             s0, s1, s2, s3 = _row_starts4(n, rows, i0, i1, nh, dd, dh, D, H, W, C, bw[a])
-            _mean2w_rows(yf, (job * OW + a) * C, xf, s0, s1, s2, s3, rows, b - a, sw, C,
+            _mean2w_call(yf, (job * OW + a) * C, xf, s0, s1, s2, s3, rows, b - a, sw, C, mode,
                          cd[od] * ch[oh] * cw[a])
         elif mode == 0 and 2 <= taps <= 4 and b > a:
             div = cd[od] * ch[oh] * cw[a]
