@@ -1748,12 +1748,12 @@ def _tile_out(v, mode, pow2, r, div):
 
 
 @nb.njit(inline="always")
-def _tile_sums(yr, r0, r1, r2, k, mode, div):
+def _tile_sums(yr, r0, r1, r2, k, mode, pow2, div):
     """yr[j] = the mean (mode 0, divided by div) or L2 norm (mode 2) of columns 2j, 2j + 1 of the
     first k (0-3) of rows r0..r2: each column summed from +0 over the rows in order, then the
     two columns added, rounded once (the order of sum_cf_rows's fold and pair, without its
-    folded row)."""
-    pow2 = math.frexp(div)[0] == 0.5
+    folded row). Called with literal ``mode`` and ``pow2`` (a mean by a power of two:
+    multiplied by its exact reciprocal), so that each case compiles to loops of its own."""
     r = 1.0 / div
     m = yr.shape[0]
     if k == 0:  # windows wholly in the padding: the sum is +0
@@ -1778,12 +1778,11 @@ def _tile_sums(yr, r0, r1, r2, k, mode, div):
 
 
 @nb.njit(inline="always")
-def _tile_sums4(yf, y0, m, xf, s0, s1, s2, s3, mode, div, t):
+def _tile_sums4(yf, y0, m, xf, s0, s1, s2, s3, mode, pow2, div, t):
     """:func:`_tile_sums` of four rows, over flat indices (output row at yf[y0:y0 + m], input
     rows at xf[s0:], ... xf[s3:]): the rows folded into the float64 row ``t`` in one
     contiguous pass, then the pairs (faster than eight strided taps per output, and no view
     per row: at 3-D sizes a view's reference counting costs a noticeable share of a row)."""
-    pow2 = math.frexp(div)[0] == 0.5
     r = 1.0 / div
     u0, u1, u2, u3 = np.uint64(s0), np.uint64(s1), np.uint64(s2), np.uint64(s3)
     y0 = np.uint64(y0)
@@ -1826,15 +1825,26 @@ def sum_cf_tiles(x, y, mode, bd, ld, hd, bh, lh, hh, dd, dh, cd, ch, cw):
                 j0, j1 = 0, 0
             div = cd[od] * ch[oh] * cw[0]
             if nd * nh == 4:
-                _tile_sums4(yf, (job * OH + oh) * OW, OW, xf,
-                            base + ((j0 + e0) * H + j1 + f0) * W,
-                            base + ((j0 + e1) * H + j1 + f1) * W,
-                            base + ((j0 + e2) * H + j1 + f2) * W,
-                            base + ((j0 + e3) * H + j1 + f3) * W, mode, div, t)
+                s0 = base + ((j0 + e0) * H + j1 + f0) * W
+                s1 = base + ((j0 + e1) * H + j1 + f1) * W
+                s2 = base + ((j0 + e2) * H + j1 + f2) * W
+                s3 = base + ((j0 + e3) * H + j1 + f3) * W
+                y0 = (job * OH + oh) * OW
+                if mode == 2:
+                    _tile_sums4(yf, y0, OW, xf, s0, s1, s2, s3, 2, False, div, t)
+                elif math.frexp(div)[0] == 0.5:
+                    _tile_sums4(yf, y0, OW, xf, s0, s1, s2, s3, 0, True, div, t)
+                else:
+                    _tile_sums4(yf, y0, OW, xf, s0, s1, s2, s3, 0, False, div, t)
             else:
-                _tile_sums(yc[oh], xc[j0 + e0, j1 + f0], xc[j0 + e1, j1 + f1],
-                           xc[j0 + e2, j1 + f2], nd * nh, mode, div)
-
+                yr, r0 = yc[oh], xc[j0 + e0, j1 + f0]
+                r1, r2 = xc[j0 + e1, j1 + f1], xc[j0 + e2, j1 + f2]
+                if mode == 2:
+                    _tile_sums(yr, r0, r1, r2, nd * nh, 2, False, div)
+                elif math.frexp(div)[0] == 0.5:
+                    _tile_sums(yr, r0, r1, r2, nd * nh, 0, True, div)
+                else:
+                    _tile_sums(yr, r0, r1, r2, nd * nh, 0, False, div)
 
 _FOLD_BYTES = 16384  # the folded rows max_cf_planes keeps per thread: a share of L1
 
