@@ -197,6 +197,23 @@ def test_global(op: str, rank: int, keepdims: bool) -> None:
     run_and_compare(op, x, *args, data_format=data_format, keepdims=keepdims)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float16", "float64", "uint8", "int32"])
+@pytest.mark.parametrize("rank", [1, 2, 3])
+@pytest.mark.parametrize("p", [None, 2.0, 1.0, 3.0])
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_global_mean_and_norms(p: Any, rank: int, dtype: str, data_format: str) -> None:
+    # the global mean and L2 norm of channels-last input run as flat (positions, C) blocks,
+    # channels-first as flat planes; L1 and L3 take the window engine
+    x = make_input((2, *((5, 7, 3)[:rank]), 6), dtype, rank)
+    if data_format == "channels_first":
+        x = np.ascontiguousarray(np.moveaxis(x, -1, 1))
+    for keepdims in (False, True):
+        if p is None:
+            run_and_compare("global_avg_pool", x, data_format=data_format, keepdims=keepdims)
+        else:
+            run_and_compare("global_lp_pool", x, p, data_format=data_format, keepdims=keepdims)
+
+
 ADAPTIVE_SIZES = {
     1: [1, 4, 9, 12],
     2: [1, (3, 4), (7, 6), (10, 4)],

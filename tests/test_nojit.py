@@ -35,6 +35,7 @@ SCRIPT = textwrap.dedent(
         ("lp_pool", (2, 2, 2), dict()),  # channels-last, two-wide flat loops
         ("global_max_pool", (), dict(keepdims=True)),
         ("global_avg_pool", (), dict(data_format="channels_first")),
+        ("global_avg_pool", (), dict(keepdims=True)),  # channels-last flat blocks
         ("global_lp_pool", (2,), dict()),
         ("adaptive_max_pool", ((2, 3),), dict(return_indices=True)),
         ("adaptive_avg_pool", ((3, 2),), dict(data_format="channels_first")),

@@ -194,9 +194,16 @@ def sum_reduce(x: np.ndarray, win: Windows, cl: bool, mode: int, p: float = 1.0,
 
 def global_reduce(x: np.ndarray, cl: bool, mode: int | None, p: float = 1.0):
     """Global max (``mode=None``) or mean/Lp of a channels-first input, one flat plane per
-    (n, c); returns ``(N, C)``, or None when the input does not qualify."""
-    if cl or x.size == 0:
+    (n, c); channels-last, the mean and L2 norm, one flat (positions, C) block per image;
+    returns ``(N, C)``, or None when the input does not qualify."""
+    if x.size == 0 or (cl and mode not in (MODE_MEAN, MODE_L2)):
         return None
+    if cl:
+        n, c = x.shape[0], x.shape[-1]
+        y = np.empty((n, c), mean_dtype(x.dtype))
+        blocks = kernel_input(x).reshape(n, -1, c)
+        launch(K.global_sum_cl, x.size, blocks, kernel_output(y), mode, float(blocks.shape[1]))
+        return y
     n, c = x.shape[:2]
     planes = kernel_input(x).reshape(n * c, -1)
     chunks = min(n * c, nb.get_num_threads())  # one run of planes per thread

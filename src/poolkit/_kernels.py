@@ -2662,6 +2662,38 @@ def global_sum_planes(x, y, mode, p, div, chunks):
             _put(y, i, _finish(acc, mode, p, div))
 
 
+@nb.njit(**_OPTS)
+def global_sum_cl(x, y, mode, div):
+    """y[n, c] = the mean (mode 0, sum / div) or L2 norm (mode 2) of x[n, :, c], channels-last
+    (x: (N, positions, C)): each channel summed from +0 over the positions in order, as the
+    window engine sums a global window (the same result), in flat loops: no view per
+    position."""
+    N, S, C = x.shape
+    xf = x.reshape(-1)
+    uC = np.uint64(C)
+    pow2 = math.frexp(div)[0] == 0.5
+    r = 1.0 / div
+    for n in prange(N):
+        acc = np.zeros(C, np.float64)
+        yn = y[n]
+        base = np.uint64(n) * np.uint64(S) * uC
+        if mode == 2:
+            for q in range(np.uint64(S)):
+                a = base + q * uC
+                for c in range(uC):
+                    v = _tof(xf[a + c])
+                    acc[c] += v * v
+            for c in range(C):
+                _put(yn, c, np.sqrt(acc[c]))
+        else:
+            for q in range(np.uint64(S)):
+                a = base + q * uC
+                for c in range(uC):
+                    acc[c] += _tof(xf[a + c])
+            for c in range(C):
+                _put(yn, c, acc[c] * r if pow2 else acc[c] / div)
+
+
 @nb.njit(inline="always")
 def _pick(dst, g, ix, flat):
     for c in range(dst.shape[0]):
