@@ -181,8 +181,9 @@ def _global_windows(x: Any, data_format: Any, keepdims: Any) -> tuple[np.ndarray
 
 def _global(x: np.ndarray, cl: bool, win: Windows, keepdims: bool, mode: int | None,
             p: float = 1.0):
-    """The flat-plane fast path of global pooling (contiguous channels-first input), shaped as
-    the window engine would shape it; None when it does not apply."""
+    """The flat fast path of global pooling (channels-first planes; channels-last (positions,
+    C) blocks for the mean and L2 norm), shaped as the window engine would shape it; None
+    when it does not apply."""
     y = E.global_reduce(x, cl, mode, p)
     if y is None:
         return None
