@@ -304,7 +304,6 @@ def _rows_per_job(outer: int, h: int) -> int:
 
 
 @_derived
-@_derived
 def _counts(win: Windows, divmode: int, override: float) -> list:
     """Per-dim float64 factors whose product is each output's divisor (padded to 3 dims)."""
     cs = []
