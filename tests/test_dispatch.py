@@ -225,3 +225,26 @@ def test_every_input_layout_runs_one_specialisation(op: str, kernel: str) -> Non
         np.testing.assert_array_equal(getattr(pk, op)(v, *args, padding="same"), want)
         assert (v.flags.writeable, v.flags.c_contiguous, v.flags.f_contiguous) == flags
     assert set(kern.signatures) == before
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "uint8"])
+@pytest.mark.parametrize("case", [
+    dict(window=(2, 9), strides=(1, 4), padding="valid"),
+    dict(window=(1, 10), strides=(2, 3), padding="same"),
+    dict(window=(3, 8), strides=(2, 5), padding=((1, 1), (3, 2)), dilation=(1, 2)),
+    dict(window=(2, 13), strides=(1, 1), padding="valid"),
+])
+def test_wide_channels_last_windows(dtype: str, case: dict) -> None:
+    # windows eight taps wide or more (adaptive ones among them) take each input row once for
+    # all outputs of the row, four taps a pass and then the rest (13 = 4 + 4 + 4 + 1); the mean
+    # and the L2 norm in flat loops, other norms per tap
+    x = make_input((2, 5, 23, 6), dtype, 7)
+    kw = dict(case)
+    window = kw.pop("window")
+    check_op(OPS["avg_pool"], x, window, **kw)
+    if "dilation" not in kw:
+        check_op(OPS["avg_pool"], x, window, count_include_pad=True, **kw)
+    check_op(OPS["lp_pool"], x, 2.0, window, **kw)
+    check_op(OPS["lp_pool"], x, 3.0, window, **kw)
+    for size in ((2, 2), (3, 2), (1, 3)):
+        check_op(OPS["adaptive_avg_pool"], x, size)
