@@ -965,12 +965,24 @@ def max_cl(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw):
 
 @nb.njit(inline="always")
 def _argmax_into(yv, iv, xv, flat):
-    """yv, iv = xv, flat where xv beats yv (the earlier tap wins ties)."""
+    """yv, iv = xv, flat where xv beats yv (the earlier tap wins ties), as selects with both
+    stored unconditionally (a branch per element does not vectorise, and mispredicts on data
+    whose running maximum changes at random)."""
     for i in range(yv.shape[0]):
-        v = xv[i]
-        if _better(v, yv[i]):
-            yv[i] = v
-            iv[i] = flat
+        v, m = xv[i], yv[i]
+        c = _better(v, m)
+        yv[i] = v if c else m
+        iv[i] = flat if c else iv[i]
+
+
+@nb.njit(inline="always")
+def _argmax_flat(yf, idf, yo, xf, s, n, flat):
+    """:func:`_argmax_into` over flat indices: the n values at yf[yo:], idf[yo:] and xf[s:]."""
+    for i in range(n):
+        v, m = xf[s + i], yf[yo + i]
+        c = _better(v, m)
+        yf[yo + i] = v if c else m
+        idf[yo + i] = flat if c else idf[yo + i]
 
 
 @nb.njit(inline="always")
@@ -1005,6 +1017,9 @@ def argmax_cl(x, y, idx, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, l
     N, D, H, W, C = x.shape
     OD, OH, OW = y.shape[1], y.shape[2], y.shape[3]
     kw_full, a, b = _full_run(lw, hw)
+    xf = x.reshape(-1)
+    yf = y.reshape(-1)
+    idf = idx.reshape(-1)
     for job in prange(N * OD * OH):
         n, od, oh, nd, nh, i0, i1 = _window_rows(job, OD, OH, bd, ld, hd, bh, lh, hh, dd, dh)
         lo, hi = 0, 0  # the outputs done by the one-pass interior
@@ -1028,11 +1043,13 @@ def argmax_cl(x, y, idx, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, l
                 else:
                     _argmax4(y[n, od, oh, ow], idx[n, od, oh, ow], x0, x1, x2, x3, f0 + i2,
                              f1 + i2, f2 + i2, f3 + i2)
+        # the other windows tap by tap, over flat indices (a view per tap costs as much as the
+        # tap's work at C = 64)
+        uC = np.uint64(C)
         for ow in range(OW):
             if lo <= ow < hi:
                 continue
-            yv = y[n, od, oh, ow]
-            iv = idx[n, od, oh, ow]
+            yo = np.uint64((job * OW + ow) * C)
             first = True
             t = 0
             for kd in range(ld[od], hd[od]):
@@ -1043,17 +1060,18 @@ def argmax_cl(x, y, idx, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, l
                         j2 = bw[ow] + kw * dw
                         flat = t if local else (j0 * H + j1) * W + j2
                         t += 1
+                        s = np.uint64((((n * D + j0) * H + j1) * W + j2) * C)
                         if first:
-                            _copy(yv, x[n, j0, j1, j2])
-                            for i in range(C):
-                                iv[i] = flat
+                            for i in range(uC):
+                                yf[yo + i] = xf[s + i]
+                                idf[yo + i] = flat
                             first = False
                         else:
-                            _argmax_into(yv, iv, x[n, j0, j1, j2], flat)
+                            _argmax_flat(yf, idf, yo, xf, s, uC, flat)
             if first:  # a window with no real cell (only possible with exotic dilation)
-                for i in range(C):
-                    yv[i] = fill
-                    iv[i] = 255 if local else -1
+                for i in range(uC):
+                    yf[yo + i] = fill
+                    idf[yo + i] = 255 if local else -1
 
 
 @nb.njit(inline="always")
