@@ -438,30 +438,6 @@ if not _NOJIT:
 
         return types.CPointer(dtype.dtype)(n, dtype), codegen
 
-    @intrinsic
-    def _prefetch_nb(typingctx, a, i):
-        """llvm.prefetch (read, keep in all cache levels) of the address of a[i]."""
-        if not (isinstance(a, types.Array) and a.ndim == 1 and isinstance(i, types.Integer)):
-            return None
-
-        def codegen(context, builder, sig, args):
-            ary = context.make_array(sig.args[0])(context, builder, args[0])
-            ptr = cgutils.get_item_pointer(context, builder, sig.args[0], ary, [args[1]],
-                                           wraparound=False)
-            i8p = _ir.PointerType(_ir.IntType(8))
-            i32 = _ir.IntType(32)
-            fn = cgutils.get_or_insert_function(
-                builder.module, _ir.FunctionType(_ir.VoidType(), [i8p, i32, i32, i32]),
-                "llvm.prefetch")  # the unsuffixed name: LLVM upgrades it for its pointer type
-            builder.call(fn, [builder.bitcast(ptr, i8p), _ir.Constant(i32, 0),
-                              _ir.Constant(i32, 3), _ir.Constant(i32, 1)])
-            return context.get_dummy_value()
-
-        return types.none(a, i), codegen
-
-    @overload(_prefetch)
-    def _prefetch_ol(a, i):
-        return lambda a, i: _prefetch_nb(a, i)
 
     @intrinsic
     def _prefetch_addr_nb(typingctx, addr):
@@ -480,6 +456,10 @@ if not _NOJIT:
             return context.get_dummy_value()
 
         return types.none(addr), codegen
+
+    @overload(_prefetch)
+    def _prefetch_ol(a, i):
+        return lambda a, i: _prefetch_addr_nb(a.ctypes.data + i * a.itemsize)
 
     @overload(_prefetch_bytes)
     def _prefetch_bytes_ol(a, start, nbytes):
@@ -968,11 +948,7 @@ def _argmax_into(yv, iv, xv, flat):
     """yv, iv = xv, flat where xv beats yv (the earlier tap wins ties), as selects with both
     stored unconditionally (a branch per element does not vectorise, and mispredicts on data
     whose running maximum changes at random)."""
-    for i in range(yv.shape[0]):
-        v, m = xv[i], yv[i]
-        c = _better(v, m)
-        yv[i] = v if c else m
-        iv[i] = flat if c else iv[i]
+    _argmax_flat(yv, iv, 0, xv, 0, yv.shape[0], flat)
 
 
 @nb.njit(inline="always")
@@ -1944,8 +1920,7 @@ def sum_cf_tiles(x, y, mode, bd, ld, hd, bh, lh, hh, dd, dh, cd, ch, cw):
                 s2 = base + ((j0 + e2) * H + j1 + f2) * W
                 s3 = base + ((j0 + e3) * H + j1 + f3) * W
                 y0 = (job * OH + oh) * OW
-                for s in (s0, s1, s2, s3):
-                    _prefetch_bytes(xf, s * xf.itemsize + _AHEAD, W * xf.itemsize)
+                _prefetch_taps(xf, s0, s1, s2, s3, 4, W)
                 if mode == 2:
                     _tile_sums4(yf, y0, OW, xf, s0, s1, s2, s3, 2, False, div, t)
                 elif math.frexp(div)[0] == 0.5:
