@@ -248,3 +248,61 @@ def test_wide_channels_last_windows(dtype: str, case: dict) -> None:
     check_op(OPS["lp_pool"], x, 3.0, window, **kw)
     for size in ((2, 2), (3, 2), (1, 3)):
         check_op(OPS["adaptive_avg_pool"], x, size)
+
+
+def _global_max_planes(shape: tuple, dtype: str) -> np.ndarray:
+    """Channels-first planes whose maxima are every awkward case of a NaN-propagating,
+    first-tap-wins maximum: zeros of both signs in either order, NaNs of both signs with
+    different payloads, +-inf, subnormals and ties of ordinary values."""
+    x = make_input(shape, dtype, 21, ties=True)
+    planes = x.reshape(-1, x.shape[-2] * x.shape[-1])
+    size = planes.shape[1]
+    bits = np.dtype(f"u{x.itemsize}")
+    nan_bits = [np.array(np.nan, dtype).view(bits)[()], ~np.array(0, bits)[()]]
+    tiny = np.finfo(dtype).smallest_subnormal
+    for p, plane in enumerate(planes):
+        at = (5 * p + 3) % size
+        case = p % 8
+        if case in (0, 1, 2):  # a zero is the maximum: the first zero, whichever its sign
+            plane[:] = -np.abs(plane) - 1
+            plane[at] = -0.0 if case != 1 else 0.0
+            plane[(at + 1 + p) % size] = 0.0 if case != 1 else -0.0
+        elif case == 3:  # two NaNs after an inf: the first NaN, payload and sign included
+            plane[(at - 1) % size] = np.inf
+            v = plane.view(bits)
+            v[at] = nan_bits[p % 2]
+            v[(at + 7) % size] = nan_bits[1 - p % 2]
+        elif case == 4:
+            plane[at] = np.inf
+        elif case == 5:
+            plane[:] = -np.inf
+            plane[at] = -tiny
+        elif case == 6:
+            plane[:] = tiny
+    return x
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+@pytest.mark.parametrize("shape", [(2, 8, 1, 1), (2, 8, 1, 2), (2, 8, 7, 7), (1, 8, 64, 63),
+                                   (1, 8, 64, 64), (3, 8, 14, 14)])
+def test_global_max_of_short_planes_bitwise(dtype: str, shape: tuple) -> None:
+    # channels-first planes under 4096 values take a maximum over integer keys of the bits, which
+    # cannot tell -0 from +0 or one NaN from another: those maxima must still be the first such
+    # tap of the plane, bit for bit (64 x 64 planes take the per-lane path instead)
+    x = _global_max_planes(shape, dtype)
+    got = pk.global_max_pool(x, data_format="channels_first")
+    want = ref.global_max_pool(x, data_format="channels_first")
+    bits = f"u{x.itemsize}"
+    np.testing.assert_array_equal(got.view(bits), want.view(bits))
+    assert not np.shares_memory(got, x)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64", "uint8"])
+@pytest.mark.parametrize("shape", [(2, 8, 1, 1), (2, 8, 7, 7), (1, 4, 64, 63), (1, 4, 64, 64),
+                                   (1, 5, 3, 5, 7)])
+def test_global_means_and_norms_of_short_planes(dtype: str, shape: tuple) -> None:
+    # channels-first planes under 4096 values are summed in one reassociated run each
+    x = make_input(shape, dtype, 22)
+    check_op(OPS["global_avg_pool"], x, data_format="channels_first")
+    check_op(OPS["global_lp_pool"], x, 2, data_format="channels_first")
+    check_op(OPS["global_lp_pool"], x, 3, data_format="channels_first")

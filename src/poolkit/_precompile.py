@@ -86,6 +86,8 @@ def _calls(dtype: str) -> Iterator:
             yield lambda x=x: pk.global_lp_pool(x, 2, **kw)
             yield lambda x=x: pk.adaptive_avg_pool(x, 2, **kw)
             yield lambda x=x: pk.adaptive_max_pool(x, 2, **kw)
+        if fmt == "channels_first":  # float planes of 4096 values or more: the per-lane path
+            yield lambda: pk.global_max_pool(np.ones((1, 1, 64, 64), dt), **kw)
         x = x2
         for op, args in ((pk.max_pool, (2,)), (pk.max_pool, (3, 2, 1)), (pk.avg_pool, (2,)),
                          (pk.avg_pool, (3, 1, "same")), (pk.lp_pool, (2, 2)),
