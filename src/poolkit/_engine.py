@@ -52,17 +52,43 @@ def kernel_input(x: np.ndarray, dtype=None) -> np.ndarray:
 SMALL_WORK = 1 << 15  # below this many elements one thread beats waking the others
 
 
+_get_threads = _set_threads = None  # once the pool has started: see threads()
+
+
+def threads() -> int:
+    """``numba.get_num_threads()`` of the calling thread. Numba's Python function checks under
+    two locks that its thread pool has started, on every call (3-4 us, a few times per pooling
+    call: a third of a small call's time). Once it has, the threading layer's own getter and
+    setter are called directly where this Numba has them (``launch`` sets only 1 or the count
+    read here, which need no check)."""
+    global _get_threads, _set_threads
+    if _get_threads is not None:
+        return _get_threads()
+    n = nb.get_num_threads()  # starts the pool
+    par = getattr(getattr(nb, "np", None), "ufunc", None)
+    par = getattr(par, "parallel", None)
+    get, put = getattr(par, "_get_num_threads", None), getattr(par, "_set_num_threads", None)
+    if callable(get) and callable(put) and get() == n:
+        _get_threads, _set_threads = get, put
+    else:  # pragma: no cover - another Numba
+        _get_threads, _set_threads = nb.get_num_threads, nb.set_num_threads
+    return n
+
+
 def launch(kern, work: int, *args) -> None:
     """Run a parallel kernel; small problems run on the calling thread alone."""
-    if work >= SMALL_WORK or nb.get_num_threads() == 1:
+    if work >= SMALL_WORK:
         kern(*args)
         return
-    old = nb.get_num_threads()
-    nb.set_num_threads(1)
+    old = threads()
+    if old == 1:
+        kern(*args)
+        return
+    _set_threads(1)
     try:
         kern(*args)
     finally:
-        nb.set_num_threads(old)
+        _set_threads(old)
 
 
 def _derived(fn):
@@ -150,7 +176,7 @@ def max_reduce(x: np.ndarray, win: Windows, cl: bool, want_idx: bool, local: boo
                    *_geom(win), *_row(win))
         elif _tiles(win) == "max_cf_planes":  # one block of scratch per thread
             launch(K.max_cf_planes, x.size, to5(xk, cl), to5(yk, cl), _fill(xk.dtype),
-                   *_geom(win), nb.get_num_threads())
+                   *_geom(win), threads())
         elif _tiles(win):
             launch(K.max_cf_tiles, x.size, to5(xk, cl), to5(yk, cl), _fill(xk.dtype),
                    *_geom(win))
@@ -206,7 +232,7 @@ def global_reduce(x: np.ndarray, cl: bool, mode: int | None, p: float = 1.0):
         return y
     n, c = x.shape[:2]
     planes = kernel_input(x).reshape(n * c, -1)
-    chunks = min(n * c, nb.get_num_threads())  # one run of planes per thread
+    chunks = min(n * c, threads())  # one run of planes per thread
     if mode is None:
         y = np.empty((n, c), x.dtype)
         yk = kernel_output(y).reshape(-1)
@@ -294,7 +320,7 @@ def max_backward(x_shape: tuple, x_dtype: np.dtype, win: Windows, cl: bool, idx:
             c = x_shape[-1]
             # whole channel rows per job keep the scatter cache-friendly; split the channels
             # only when the batch alone cannot feed the threads
-            split = -(-2 * nb.get_num_threads() // n)
+            split = -(-2 * threads() // n)
             block = max(8, -(-c // split)) if split > 1 else c
             launch(K.max_bwd_scatter_cl, dxk.size, dyk.reshape(n, -1, c), idx.reshape(n, -1, c),
                    dxk.reshape(n, -1, c), block)
@@ -307,7 +333,7 @@ def max_backward(x_shape: tuple, x_dtype: np.dtype, win: Windows, cl: bool, idx:
 
 def _rows_per_job(outer: int, h: int) -> int:
     """Rows per parallel job: at most 16, and enough jobs to keep every thread busy."""
-    want = 8 * nb.get_num_threads()
+    want = 8 * threads()
     return max(1, min(16, outer * h // want))
 
 
