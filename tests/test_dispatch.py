@@ -306,3 +306,17 @@ def test_global_means_and_norms_of_short_planes(dtype: str, shape: tuple) -> Non
     check_op(OPS["global_avg_pool"], x, data_format="channels_first")
     check_op(OPS["global_lp_pool"], x, 2, data_format="channels_first")
     check_op(OPS["global_lp_pool"], x, 3, data_format="channels_first")
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64", "uint8", "int16"])
+@pytest.mark.parametrize("fmt", ["channels_first", "channels_last"])
+@pytest.mark.parametrize("spatial", [(7, 7), (5,), (3, 4, 5), (64, 65)])
+def test_adaptive_to_one_and_to_input_size(dtype: str, fmt: str, spatial: tuple) -> None:
+    # adaptive pooling to a single window takes the global path, and to the input's own size
+    # (one cell per window) returns a converted copy: both as the windowed reference
+    shape = (2, *spatial, 3) if fmt == "channels_last" else (2, 3, *spatial)
+    x = make_input(shape, dtype, 23, ties=True)
+    for out in ((1,) * len(spatial), spatial):
+        check_op(OPS["adaptive_avg_pool"], x, out, data_format=fmt)
+        got = check_op(OPS["adaptive_max_pool"], x, out, data_format=fmt)
+        assert not np.shares_memory(got, x)
