@@ -284,14 +284,18 @@ def _global_max_planes(shape: tuple, dtype: str) -> np.ndarray:
 
 @pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
 @pytest.mark.parametrize("shape", [(2, 8, 1, 1), (2, 8, 1, 2), (2, 8, 7, 7), (1, 8, 64, 63),
-                                   (1, 8, 64, 64), (3, 8, 14, 14)])
-def test_global_max_of_short_planes_bitwise(dtype: str, shape: tuple) -> None:
-    # channels-first planes under 4096 values take a maximum over integer keys of the bits, which
-    # cannot tell -0 from +0 or one NaN from another: those maxima must still be the first such
-    # tap of the plane, bit for bit (64 x 64 planes take the per-lane path instead)
+                                   (1, 8, 64, 64), (3, 8, 14, 14), (1, 8, 130, 131)])
+@pytest.mark.parametrize("fmt", ["channels_first", "channels_last"])
+def test_global_max_over_keys_bitwise(dtype: str, shape: tuple, fmt: str) -> None:
+    # channels-first planes under 4096 values, and channels-last floats, take a maximum over
+    # integer keys of the bits, which cannot tell -0 from +0 or one NaN from another: those
+    # maxima must still be the first such tap of the plane, bit for bit (64 x 64 planes take the
+    # per-lane path instead; one channels-last image of 130 x 131 is split among the threads)
     x = _global_max_planes(shape, dtype)
-    got = pk.global_max_pool(x, data_format="channels_first")
-    want = ref.global_max_pool(x, data_format="channels_first")
+    if fmt == "channels_last":
+        x = np.ascontiguousarray(np.moveaxis(x, 1, -1))
+    got = pk.global_max_pool(x, data_format=fmt)
+    want = ref.global_max_pool(x, data_format=fmt)
     bits = f"u{x.itemsize}"
     np.testing.assert_array_equal(got.view(bits), want.view(bits))
     assert not np.shares_memory(got, x)
@@ -299,13 +303,18 @@ def test_global_max_of_short_planes_bitwise(dtype: str, shape: tuple) -> None:
 
 @pytest.mark.parametrize("dtype", ["float16", "float32", "float64", "uint8"])
 @pytest.mark.parametrize("shape", [(2, 8, 1, 1), (2, 8, 7, 7), (1, 4, 64, 63), (1, 4, 64, 64),
-                                   (1, 5, 3, 5, 7)])
-def test_global_means_and_norms_of_short_planes(dtype: str, shape: tuple) -> None:
-    # channels-first planes under 4096 values are summed in one reassociated run each
+                                   (1, 5, 3, 5, 7), (1, 8, 130, 131)])
+@pytest.mark.parametrize("fmt", ["channels_first", "channels_last"])
+def test_global_means_and_norms(dtype: str, shape: tuple, fmt: str) -> None:
+    # channels-first planes under 4096 values are summed in one reassociated run each; one
+    # channels-last image of 130 x 131 is summed in runs of positions, one per thread
     x = make_input(shape, dtype, 22)
-    check_op(OPS["global_avg_pool"], x, data_format="channels_first")
-    check_op(OPS["global_lp_pool"], x, 2, data_format="channels_first")
-    check_op(OPS["global_lp_pool"], x, 3, data_format="channels_first")
+    if fmt == "channels_last":
+        x = np.ascontiguousarray(np.moveaxis(x, 1, -1))
+    check_op(OPS["global_avg_pool"], x, data_format=fmt)
+    check_op(OPS["global_lp_pool"], x, 2, data_format=fmt)
+    check_op(OPS["global_lp_pool"], x, 3, data_format=fmt)
+    check_op(OPS["global_max_pool"], x, data_format=fmt)
 
 
 @pytest.mark.parametrize("dtype", ["float16", "float32", "float64", "uint8", "int16"])

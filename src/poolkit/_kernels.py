@@ -2780,7 +2780,7 @@ def global_max_short(x, y, inf, chunks):
                 y[i] = _skey(k)
 
 
-@nb.njit(cache=True)
+@nb.njit
 def _run_kmax(xf, a, n):
     """(the largest key, the largest |bits|) of the float bits xf[a:a + n] (n >= 1; _skey,
     _smag). A function of its own (in the kernel's parallel loop, the reduction did not
@@ -2794,7 +2794,7 @@ def _run_kmax(xf, a, n):
     return k, m
 
 
-@nb.njit(fastmath={"reassoc"}, cache=True)
+@nb.njit(fastmath={"reassoc"})
 def _run_sum(xf, a, n):
     """The sum of float64(xf[a:a + n]), the additions reassociated so that they vectorise (the
     order is the compiler's; under NUMBA_DISABLE_JIT it is sequential)."""
@@ -2804,7 +2804,7 @@ def _run_sum(xf, a, n):
     return acc
 
 
-@nb.njit(fastmath={"reassoc"}, cache=True)
+@nb.njit(fastmath={"reassoc"})
 def _run_sumsq(xf, a, n):
     """The sum of the squares of float64(xf[a:a + n]), as _run_sum."""
     acc = 0.0
@@ -2888,36 +2888,118 @@ def global_sum_planes(x, y, mode, p, div, chunks):
             _put(y, i, _finish(acc, mode, p, div))
 
 
+@nb.njit
+def _part_range(job, parts, S):
+    """(n, q0, q1): the image and the positions [q0, q1) of job `job` when each image's S
+    positions are split into `parts` runs (parts <= S)."""
+    n = job // parts
+    p = job - n * parts
+    return n, p * S // parts, (p + 1) * S // parts
+
+
 @nb.njit(**_OPTS)
-def global_sum_cl(x, y, mode, div):
+def global_sum_cl(x, y, mode, div, parts):
     """y[n, c] = the mean (mode 0, sum / div) or L2 norm (mode 2) of x[n, :, c], channels-last
-    (x: (N, positions, C)): each channel summed from +0 over the positions in order, as the
-    window engine sums a global window (the same result), in flat loops: no view per
-    position."""
+    (x: (N, positions, C)), in flat loops (no view per position) vectorised over the channels.
+    With parts == 1 each channel is summed from +0 over the positions in order, as the window
+    engine sums a global window (the same result); when the batch alone cannot keep the
+    threads busy, the positions of an image are split into `parts` runs, summed alike and
+    then added in order."""
     N, S, C = x.shape
     xf = x.reshape(-1)
     uC = np.uint64(C)
     pow2 = math.frexp(div)[0] == 0.5
     r = 1.0 / div
-    for n in prange(N):
+    sums = np.empty((N * parts if parts > 1 else 0, C), np.float64)
+    for job in prange(N * parts):
+        n, q0, q1 = _part_range(job, parts, S)
         acc = np.zeros(C, np.float64)
-        yn = y[n]
         base = np.uint64(n) * np.uint64(S) * uC
         if mode == 2:
-            for q in range(np.uint64(S)):
+            for q in range(np.uint64(q0), np.uint64(q1)):
                 a = base + q * uC
                 for c in range(uC):
                     v = _tof(xf[a + c])
                     acc[c] += v * v
-            for c in range(C):
-                _put(yn, c, np.sqrt(acc[c]))
         else:
-            for q in range(np.uint64(S)):
+            for q in range(np.uint64(q0), np.uint64(q1)):
                 a = base + q * uC
                 for c in range(uC):
                     acc[c] += _tof(xf[a + c])
-            for c in range(C):
-                _put(yn, c, acc[c] * r if pow2 else acc[c] / div)
+        if parts > 1:
+            sums[job] = acc
+        else:
+            _finish_cl(y[n], acc, mode, div, pow2, r)
+    if parts > 1:
+        for n in prange(N):
+            acc = sums[n * parts].copy()
+            for p in range(1, parts):
+                acc += sums[n * parts + p]
+            _finish_cl(y[n], acc, mode, div, pow2, r)
+
+
+@nb.njit(inline="always")
+def _finish_cl(yn, acc, mode, div, pow2, r):
+    if mode == 2:
+        for c in range(acc.shape[0]):
+            _put(yn, c, np.sqrt(acc[c]))
+    else:
+        for c in range(acc.shape[0]):
+            _put(yn, c, acc[c] * r if pow2 else acc[c] / div)
+
+
+@nb.njit(**_OPTS)
+def global_max_cl(x, y, inf, parts):
+    """y[n, c] = max of x[n, :, c] (NaN-propagating, the earlier tap winning ties, as _up),
+    channels-last (x: (N, positions, C)) floats given as their bits, signed (as
+    global_max_short). Each run of positions (one per image, or `parts` per image when the
+    batch alone cannot keep the threads busy) takes the largest key (_skey) and |bits|
+    (_smag) of every channel, integer maxima vectorised over the channels (a float compare
+    and select did not vectorise here); the runs' maxima are then combined. A channel whose
+    largest |bits| is a NaN's, or whose maximum is a zero, takes its first NaN, or first
+    zero: the tap _up would have kept."""
+    N, S, C = x.shape
+    xf = x.reshape(-1)
+    uC = np.uint64(C)
+    keys = np.empty((N * parts, C), x.dtype)
+    mags = np.empty((N * parts, C), x.dtype)
+    for job in prange(N * parts):
+        n, q0, q1 = _part_range(job, parts, S)
+        # a job's own arrays, stored to once per position: rows of `keys` written by two
+        # threads shared a cache line (two runs per image took twice as long as one)
+        kj = np.empty(C, x.dtype)
+        mj = np.empty(C, x.dtype)
+        base = np.uint64(n) * np.uint64(S) * uC
+        a = base + np.uint64(q0) * uC
+        for c in range(uC):
+            b = xf[a + c]
+            kj[c] = _skey(b)
+            mj[c] = _smag(b)
+        for q in range(np.uint64(q0), np.uint64(q1)):  # from q0 again: the loop vectorises
+            a = base + q * uC
+            for c in range(uC):
+                b = xf[a + c]
+                kj[c] = max(kj[c], _skey(b))
+                mj[c] = max(mj[c], _smag(b))
+        keys[job] = kj
+        mags[job] = mj
+    for n in prange(N):
+        yn = y[n]
+        base = np.uint64(n) * np.uint64(S) * uC
+        for c in range(C):
+            k = keys[n * parts, c]
+            m = mags[n * parts, c]
+            for p in range(1, parts):
+                k = max(k, keys[n * parts + p, c])
+                m = max(m, mags[n * parts + p, c])
+            nan = m > inf
+            if nan or _smag(_skey(k)) == 0:
+                t = base + np.uint64(c)
+                while not (_smag(xf[t]) > inf if nan else _smag(xf[t]) == 0):
+                    t += uC
+                yn[c] = xf[t]
+            else:
+                yn[c] = _skey(k)
 
 
 @nb.njit(inline="always")
