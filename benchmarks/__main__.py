@@ -47,6 +47,9 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--latency-rows", default="", metavar="PATTERN",
                     help="rows for the first-call probes (default: one per op family, layout, dtype, "
                          "ndim, among the selected rows; 'all' patterns like '*' work too)")
+    ap.add_argument("--shape", default="", metavar="N,C,S1[,S2[,S3]]",
+                    help="full-size input of the rows with that many spatial dims instead of the "
+                         "standard one (e.g. 32,2048,7,7: a ResNet-50 head); pair with --out")
     ap.add_argument("--list", action="store_true", help="print the row ids and exit")
     ap.add_argument("--render", default=None, metavar="JSON",
                     help="only re-write results.md/.png from a results.json (to --out, default its folder)")
@@ -66,7 +69,17 @@ def main(argv: list[str] | None = None) -> int:
 
     from . import harness, report
     from .peers import PoolkitPeer, get_peers
-    from .rows import select_rows
+    from .rows import FULL_SHAPES, select_rows
+
+    if args.shape:
+        try:
+            dims = [int(v) for v in args.shape.split(",")]
+        except ValueError:
+            dims = []
+        if not 3 <= len(dims) <= 5 or min(dims) < 1:
+            parser.error("`shape` must be N,C and one to three spatial sizes, all positive; "
+                         f"received shape={args.shape!r}")
+        FULL_SHAPES[len(dims) - 2] = (dims[0], dims[1], tuple(dims[2:]))
 
     if args.render:
         import json

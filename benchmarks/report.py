@@ -219,8 +219,13 @@ def bar_chart(data: dict, path: Path) -> None:
     ax.set_xlabel("time / memory floor (log scale; lower is better, 1 = copy-speed)")
     m = data["machine"]
     ax.set_ylim(n - 0.5, -0.5)
-    ax.set_title(f"Pooling, {'quick toy shapes' if data['quick'] else '16x64x112x112 and same-size 1-D/3-D inputs'}"
-                 f"\n{m['cpu']}, {m['threads_used']} threads, {m['date']}", fontsize=10)
+    shapes = sorted({"x".join(map(str, r["shape"])) for r in rows if r.get("shape")})
+    standard = {"16x64x12544", "16x64x112x112", "4x32x32x56x56"}
+    what = ("quick toy shapes" if data["quick"] else
+            "16x64x112x112 and same-size 1-D/3-D inputs" if set(shapes) <= standard else
+            ", ".join(shapes[:3]) + (" ..." if len(shapes) > 3 else ""))
+    ax.set_title(f"Pooling, {what}\n{m['cpu']}, {m['threads_used']} threads, {m['date']}",
+                 fontsize=10)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     ax.grid(axis="x", which="both", alpha=0.3)
     fig.tight_layout()

@@ -189,3 +189,21 @@ def test_time_per_call_divides_queued_calls(monkeypatch):
     assert rec["peers"]["queued"]["median_s"] == 0.25
     harness.summarize(rec)
     assert rec["best_gpu_peer"] == "queued" and "best_peer" not in rec and "ratio_best" not in rec
+
+
+def test_shape_option_sets_the_full_size_input(tmp_path, monkeypatch):
+    # --shape replaces the full-size input of the rows with as many spatial dims (here a tiny one,
+    # so that this full-mode run is quick); a malformed shape is refused by name
+    from benchmarks import rows as R
+
+    monkeypatch.setitem(R.FULL_SHAPES, 2, R.FULL_SHAPES[2])  # restored after the test
+    rc = main(["--rows", "gavg2d-f32-nchw-fwd,gmax2d-f32-nhwc-fwd", "--peers", "poolkit,numpy",
+               "--shape", "2,3,9,7", "--repeat", "1", "--budget", "0.001", "--no-memory",
+               "--no-latency", "--out", str(tmp_path)])
+    assert rc == 0
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert [r["shape"] for r in data["rows"]] == [[2, 3, 9, 7], [2, 9, 7, 3]]
+    assert all(r["peers"]["numpy"]["status"] == "ok" for r in data["rows"])
+    with pytest.raises(SystemExit) as info:
+        main(["--shape", "2,3,0", "--list"])
+    assert info.value.code == 2
