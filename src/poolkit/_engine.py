@@ -156,9 +156,47 @@ def local_argmax(win: Windows, cl: bool, dtype: np.dtype) -> bool:
     return cl and dtype.kind == "f" and taps <= 255 and _tiling(win)[0]
 
 
+@_derived
+def _coverage(win: Windows) -> str:
+    """``"global"`` when there is one window and it holds every input cell (no padding),
+    ``"cells"`` when every output's window is the one input cell at its own position (window 1,
+    stride 1; adaptive pooling to the input's size), else ``""``. (Real taps are distinct input
+    cells, so a window of ``n`` taps starting at cell 0 of a dim of ``n`` holds all of it.)"""
+    if any(lo or hi for lo, hi in win.pads):
+        return ""
+    starts = [b + lo * d for b, lo, d in zip(win.base, win.klo, win.dilation)]
+    counts = [hi - lo for lo, hi in zip(win.klo, win.khi)]
+    if all(o == 1 for o in win.out_shape) and all(
+            s[0] == 0 and c[0] == n for s, c, n in zip(starts, counts, win.in_shape)):
+        return "global"
+    if win.out_shape == win.in_shape and all(
+            (c == 1).all() and (s == np.arange(n)).all()
+            for s, c, n in zip(starts, counts, win.in_shape)):
+        return "cells"
+    return ""
+
+
+def _shortcut(x: np.ndarray, win: Windows, cl: bool, mode: int | None, p: float = 1.0):
+    """The result when the windows need no window engine, else None: one window over the whole
+    input is the flat global reduction (``mode``: None for the max); windows of one cell each
+    are the input itself, copied (the max) or converted exactly to the mean's dtype (a mean of
+    one value)."""
+    cover = _coverage(win)
+    if cover == "global":
+        y = global_reduce(x, cl, mode, p)
+        return None if y is None else y.reshape(out_shape(x.shape, win, cl))
+    if cover == "cells" and mode in (None, MODE_MEAN):
+        return np.array(x, x.dtype if mode is None else mean_dtype(x.dtype), order="C")
+    return None
+
+
 def max_reduce(x: np.ndarray, win: Windows, cl: bool, want_idx: bool, local: bool = False):
     """Windowed maximum (and the argmax when ``want_idx``: per-plane flat indices, or with
     ``local`` each window's winning tap number as uint8, see :func:`local_argmax`)."""
+    if not want_idx:
+        y = _shortcut(x, win, cl, None)
+        if y is not None:
+            return y
     shape = out_shape(x.shape, win, cl)
     y = B.empty(shape, x.dtype)
     local = bool(local and want_idx and cl)
@@ -193,6 +231,10 @@ def mean_dtype(dtype: np.dtype) -> np.dtype:
 def sum_reduce(x: np.ndarray, win: Windows, cl: bool, mode: int, p: float = 1.0,
                divmode: int = DIV_REAL, override: float = 1.0) -> np.ndarray:
     """Mean or Lp norm over each window, accumulated in float64."""
+    if divmode != DIV_OVERRIDE:  # (no padding there, so a padded count is the real one)
+        y = _shortcut(x, win, cl, mode, p)
+        if y is not None:
+            return y
     shape = out_shape(x.shape, win, cl)
     y = B.empty(shape, mean_dtype(x.dtype))
     xk = kernel_input(x)

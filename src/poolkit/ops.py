@@ -179,17 +179,6 @@ def _global_windows(x: Any, data_format: Any, keepdims: Any) -> tuple[np.ndarray
     return x, cl, adaptive_windows(spatial, (1,) * len(spatial))
 
 
-def _global(x: np.ndarray, cl: bool, win: Windows, keepdims: bool, mode: int | None,
-            p: float = 1.0):
-    """The flat fast path of global pooling (channels-first planes; channels-last (positions,
-    C) blocks for the mean and L2 norm), shaped as the window engine would shape it; None
-    when it does not apply."""
-    y = E.global_reduce(x, cl, mode, p)
-    if y is None:
-        return None
-    return y.reshape(E.out_shape(x.shape, win, cl)) if keepdims else y
-
-
 def _squeeze(y: np.ndarray, cl: bool, keepdims: bool) -> np.ndarray:
     if keepdims:
         return y
@@ -206,8 +195,7 @@ def global_max_pool(x: np.ndarray, *, data_format: str = "channels_last",
     array([[10., 11.]])
     """
     x, cl, win = _global_windows(x, data_format, keepdims)
-    y = _global(x, cl, win, keepdims, None)
-    return y if y is not None else _squeeze(E.max_reduce(x, win, cl, False), cl, keepdims)
+    return _squeeze(E.max_reduce(x, win, cl, False), cl, keepdims)
 
 
 def global_avg_pool(x: np.ndarray, *, data_format: str = "channels_last",
@@ -219,8 +207,7 @@ def global_avg_pool(x: np.ndarray, *, data_format: str = "channels_last",
     (1, 1, 1, 2)
     """
     x, cl, win = _global_windows(x, data_format, keepdims)
-    y = _global(x, cl, win, keepdims, E.MODE_MEAN)
-    return y if y is not None else _squeeze(E.sum_reduce(x, win, cl, E.MODE_MEAN), cl, keepdims)
+    return _squeeze(E.sum_reduce(x, win, cl, E.MODE_MEAN), cl, keepdims)
 
 
 def global_lp_pool(x: np.ndarray, p: float = 2, *, data_format: str = "channels_last",
@@ -233,10 +220,7 @@ def global_lp_pool(x: np.ndarray, p: float = 2, *, data_format: str = "channels_
     """
     pf = _check_p(p)
     x, cl, win = _global_windows(x, data_format, keepdims)
-    y = _global(x, cl, win, keepdims, _lp_mode(pf), pf)
-    if y is None:
-        y = _squeeze(E.sum_reduce(x, win, cl, _lp_mode(pf), pf), cl, keepdims)
-    return y
+    return _squeeze(E.sum_reduce(x, win, cl, _lp_mode(pf), pf), cl, keepdims)
 
 
 def _adaptive(x: Any, output_size: Any, data_format: Any) -> tuple[np.ndarray, bool, Windows]:
@@ -261,13 +245,6 @@ def adaptive_max_pool(x: np.ndarray, output_size: IntOrTuple, *,
     """
     x, cl, win = _adaptive(x, output_size, data_format)
     check_bool("return_indices", return_indices)
-    if not return_indices:
-        if win.out_shape == win.in_shape:  # one cell per window: the input, copied
-            return np.array(x, order="C")
-        if all(o == 1 for o in win.out_shape):  # one window: the global maximum
-            y = _global(x, cl, win, True, None)
-            if y is not None:
-                return y
     return E.max_reduce(x, win, cl, bool(return_indices))
 
 
@@ -280,12 +257,6 @@ def adaptive_avg_pool(x: np.ndarray, output_size: IntOrTuple, *,
     array([3.        , 3.66666667, 3.5       ])
     """
     x, cl, win = _adaptive(x, output_size, data_format)
-    if win.out_shape == win.in_shape:  # one cell per window: the input, converted exactly
-        return np.array(x, E.mean_dtype(x.dtype), order="C")
-    if all(o == 1 for o in win.out_shape):  # one window: the global mean
-        y = _global(x, cl, win, True, E.MODE_MEAN)
-        if y is not None:
-            return y
     return E.sum_reduce(x, win, cl, E.MODE_MEAN)
 
 
