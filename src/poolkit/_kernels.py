@@ -455,7 +455,6 @@ if not _NOJIT:
 
         return types.CPointer(dtype.dtype)(n, dtype), codegen
 
-
     @intrinsic
     def _prefetch_addr_nb(typingctx, addr):
         """llvm.prefetch (read, keep in all cache levels) of the byte at address ``addr``."""
@@ -2770,14 +2769,22 @@ def global_max_short(x, y, inf, chunks):
         for i in range(np.uint64(lo), np.uint64(hi)):
             a = i * uS
             k, m = _run_kmax(xf, a, uS)
-            nan = m > inf
-            if nan or _smag(_skey(k)) == 0:
-                t = a
-                while not (_smag(xf[t]) > inf if nan else _smag(xf[t]) == 0):
-                    t += np.uint64(1)
-                y[i] = xf[t]
-            else:
-                y[i] = _skey(k)
+            y[i] = _key_max(xf, a, np.uint64(1), k, m, inf)
+
+
+@nb.njit
+def _key_max(xf, a, step, k, m, inf):
+    """The bits of the maximum, as _up keeps it, of the float bits xf[a], xf[a + step], ...
+    whose largest key (_skey) is k and largest |bits| (_smag) m: the value of key k, unless m
+    is a NaN's (above inf) or k a zero's, which the key does not tell apart: then the first NaN,
+    or the first zero, of the sequence."""
+    nan = m > inf
+    if not (nan or _smag(_skey(k)) == 0):
+        return _skey(k)
+    t = a
+    while not (_smag(xf[t]) > inf if nan else _smag(xf[t]) == 0):
+        t += step
+    return xf[t]
 
 
 @nb.njit
@@ -2893,8 +2900,8 @@ def _part_range(job, parts, S):
     """(n, q0, q1): the image and the positions [q0, q1) of job `job` when each image's S
     positions are split into `parts` runs (parts <= S)."""
     n = job // parts
-    p = job - n * parts
-    return n, p * S // parts, (p + 1) * S // parts
+    q0, q1 = _plane_range(job - n * parts, parts, S)
+    return n, q0, q1
 
 
 @nb.njit(**_OPTS)
@@ -2908,8 +2915,6 @@ def global_sum_cl(x, y, mode, div, parts):
     N, S, C = x.shape
     xf = x.reshape(-1)
     uC = np.uint64(C)
-    pow2 = math.frexp(div)[0] == 0.5
-    r = 1.0 / div
     sums = np.empty((N * parts if parts > 1 else 0, C), np.float64)
     for job in prange(N * parts):
         n, q0, q1 = _part_range(job, parts, S)
@@ -2929,23 +2934,13 @@ def global_sum_cl(x, y, mode, div, parts):
         if parts > 1:
             sums[job] = acc
         else:
-            _finish_cl(y[n], acc, mode, div, pow2, r)
+            _finish_row(y[n], acc, mode, 1.0, div)
     if parts > 1:
         for n in prange(N):
             acc = sums[n * parts].copy()
             for p in range(1, parts):
                 acc += sums[n * parts + p]
-            _finish_cl(y[n], acc, mode, div, pow2, r)
-
-
-@nb.njit(inline="always")
-def _finish_cl(yn, acc, mode, div, pow2, r):
-    if mode == 2:
-        for c in range(acc.shape[0]):
-            _put(yn, c, np.sqrt(acc[c]))
-    else:
-        for c in range(acc.shape[0]):
-            _put(yn, c, acc[c] * r if pow2 else acc[c] / div)
+            _finish_row(y[n], acc, mode, 1.0, div)
 
 
 @nb.njit(**_OPTS)
@@ -2992,14 +2987,7 @@ def global_max_cl(x, y, inf, parts):
             for p in range(1, parts):
                 k = max(k, keys[n * parts + p, c])
                 m = max(m, mags[n * parts + p, c])
-            nan = m > inf
-            if nan or _smag(_skey(k)) == 0:
-                t = base + np.uint64(c)
-                while not (_smag(xf[t]) > inf if nan else _smag(xf[t]) == 0):
-                    t += uC
-                yn[c] = xf[t]
-            else:
-                yn[c] = _skey(k)
+            yn[c] = _key_max(xf, base + np.uint64(c), uC, k, m, inf)
 
 
 @nb.njit(inline="always")
