@@ -48,17 +48,6 @@ def _resolve_op(op: Any) -> Callable:
                      f"received op={op!r}")
 
 
-def _sum_forward(name: str, x: np.ndarray, win, cl: bool, mode: int, p: float = 1.0,
-                 divmode: int = E.DIV_REAL, override: float = 1.0) -> np.ndarray:
-    """The forward of a mean/Lp op exactly as the op itself computes it (global ops have their
-    own fast path), in the window engine's full output shape."""
-    if name.startswith("global"):
-        y = O._global(x, cl, win, True, mode, p)
-        if y is not None:
-            return y
-    return E.sum_reduce(x, win, cl, mode, p, divmode, override)
-
-
 def vjp(op: Callable | str, x: np.ndarray, *args: Any, **kwargs: Any):
     """Run a pooling op and return its output with a function that pulls gradients back.
 
@@ -136,7 +125,7 @@ def vjp(op: Callable | str, x: np.ndarray, *args: Any, **kwargs: Any):
             divmode, override = O._divisor_args(a["count_include_pad"], a["divisor_override"])
         else:
             divmode, override = E.DIV_REAL, 1.0
-        y = _sum_forward(name, xa, win, cl, E.MODE_MEAN, 1.0, divmode, override)
+        y = E.sum_reduce(xa, win, cl, E.MODE_MEAN, 1.0, divmode, override)
 
         def pullback(dy):
             dy = check_dy(dy, squeeze(y).shape).reshape(full_shape)
@@ -148,7 +137,7 @@ def vjp(op: Callable | str, x: np.ndarray, *args: Any, **kwargs: Any):
     p = O._check_p(a["p"])
     mode = O._lp_mode(p)
     xa = np.array(xa, order="C")
-    y = _sum_forward(name, xa, win, cl, mode, p)
+    y = E.sum_reduce(xa, win, cl, mode, p)
     if mode == E.MODE_LINF:
         _, idx = E.max_reduce(np.abs(xa), win, cl, True, E.local_argmax(win, cl, xa.dtype))
         sign = np.nan_to_num(np.sign(xa), nan=0.0)  # sign(NaN) counts as 0, as for finite p
