@@ -64,9 +64,10 @@ def test_each_kernel_goes_to_one_worker(workers: int) -> None:
     for i, share in enumerate(shares):
         for key, _ in share:
             assert owner.setdefault(key, i) == i, key
-    sizes = sorted(len(s) for s in shares)
-    largest = max(sum(1 for k, _ in pairs if k == key) for key in owner)
-    assert sizes[-1] - sizes[0] <= largest
+    # greedy to the least loaded: the loads differ by at most the costliest kernel
+    loads = sorted(sum(P.cost(k) for k, _ in s) for s in shares)
+    largest = max(P.cost(key) * sum(1 for k, _ in pairs if k == key) for key in owner)
+    assert loads[-1] - loads[0] <= largest
 
 
 @pytest.mark.parametrize("kwargs, message", [

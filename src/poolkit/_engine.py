@@ -228,6 +228,14 @@ def mean_dtype(dtype: np.dtype) -> np.dtype:
     return dtype if dtype.kind == "f" else np.dtype(np.float64)
 
 
+def sum_input(x: np.ndarray) -> np.ndarray:
+    """``kernel_input`` for the mean and Lp kernels: integers go as float64 (the kernels widen
+    every value to float64 anyway, so the results are the same bits). One copy of the input
+    costs less than a specialisation of each sum kernel per integer dtype, which is ~90 s of
+    compiling per dtype on a cold cache."""
+    return kernel_input(x, None if x.dtype.kind == "f" else np.float64)
+
+
 def sum_reduce(x: np.ndarray, win: Windows, cl: bool, mode: int, p: float = 1.0,
                divmode: int = DIV_REAL, override: float = 1.0) -> np.ndarray:
     """Mean or Lp norm over each window, accumulated in float64."""
@@ -237,7 +245,7 @@ def sum_reduce(x: np.ndarray, win: Windows, cl: bool, mode: int, p: float = 1.0,
             return y
     shape = out_shape(x.shape, win, cl)
     y = B.empty(shape, mean_dtype(x.dtype))
-    xk = kernel_input(x)
+    xk = sum_input(x)
     yk = kernel_output(y)  # float16 results are rounded once, from float64, in the kernel
     if y.size:
         geom, counts = _geom(win), _counts(win, divmode, override)
@@ -277,7 +285,7 @@ def global_reduce(x: np.ndarray, cl: bool, mode: int | None, p: float = 1.0):
         if mode is None and x.dtype.kind != "f":
             return None
         n, c = x.shape[0], x.shape[-1]
-        blocks = kernel_input(x).reshape(n, -1, c)
+        blocks = (kernel_input(x) if mode is None else sum_input(x)).reshape(n, -1, c)
         s = blocks.shape[1]
         # too few images for the threads: split each image's positions into runs (of 64
         # positions or more)
@@ -293,7 +301,7 @@ def global_reduce(x: np.ndarray, cl: bool, mode: int | None, p: float = 1.0):
         launch(K.global_sum_cl, x.size, blocks, kernel_output(y), mode, float(s), parts)
         return y
     n, c = x.shape[:2]
-    planes = kernel_input(x).reshape(n * c, -1)
+    planes = (kernel_input(x) if mode is None else sum_input(x)).reshape(n * c, -1)
     chunks = min(n * c, threads())  # one run of planes per thread
     if mode is None:
         y = np.empty((n, c), x.dtype)
@@ -447,6 +455,6 @@ def sum_backward(x: np.ndarray, y: np.ndarray, win: Windows, cl: bool, mode: int
                    *_geom(win))
     elif dxk.size:
         kern = K.norm_bwd_cl if cl else K.norm_bwd_cf
-        launch(kern, dxk.size, to5(dyk, cl), to5(dxk, cl), to5(kernel_input(x), cl),
+        launch(kern, dxk.size, to5(dyk, cl), to5(dxk, cl), to5(sum_input(x), cl),
                to5(kernel_input(y), cl), mode, float(p), *_inverse(win))
     return dxk.astype(dt, copy=False)
