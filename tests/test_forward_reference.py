@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import poolkit as pk
+from poolkit import _engine
 
 from . import reference as ref
 from .registry import ALL_DTYPES, OPS, assert_matches, layout_variants, make_input
@@ -74,6 +75,20 @@ def run_and_compare(op: str, x: np.ndarray, *args: Any, **kwargs: Any) -> Any:
     np.testing.assert_array_equal(x, before, err_msg=f"{op} modified its input")
     expected = entry.reference(before, *args, **kwargs)
     assert_matches(entry, got, expected, x.dtype)
+    if kwargs.get("data_format") == "channels_first" and op in ("max_pool", "avg_pool",
+                                                                "lp_pool"):
+        # channels-first planes of short rows take the small-plane kernels: the row kernels,
+        # which take every other plane, must give the same bits on these inputs too
+        _engine.SMALL_PLANES = False
+        try:
+            rows = entry.func(x, *args, **kwargs)
+        finally:
+            _engine.SMALL_PLANES = True
+        assert_matches(entry, rows, expected, x.dtype)
+        for a, b in zip(rows if isinstance(rows, tuple) else (rows,),
+                        got if isinstance(got, tuple) else (got,)):
+            np.testing.assert_array_equal(np.ascontiguousarray(a).view(np.uint8),
+                                          np.ascontiguousarray(b).view(np.uint8))
     if entry.kind == "windowed":
         shape_kw = {k: v for k, v in kwargs.items()
                     if k in ("strides", "padding", "dilation", "ceil_mode", "data_format")}
@@ -589,3 +604,20 @@ def test_global_max_long_planes_with_nan(dtype: str) -> None:
     np.testing.assert_array_equal(np.isnan(got), np.isnan(x).any(axis=(2, 3)))
     ok = ~np.isnan(got)
     np.testing.assert_array_equal(got[ok], x.max(axis=(2, 3))[ok])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16", "uint8"])
+@pytest.mark.parametrize("op, args, kw", [
+    ("max_pool", (2,), {}), ("max_pool", (3, 2, 1), {}), ("avg_pool", (2,), {}),
+    ("avg_pool", (3, 1, "same"), {}), ("avg_pool", (3, 2, 1), dict(count_include_pad=True)),
+    ("lp_pool", (2, 2), {}), ("lp_pool", (3.0, 3, 2), {}), ("lp_pool", (np.inf, 2), {})])
+def test_many_small_planes(op: str, args: tuple, kw: dict, dtype: str) -> None:
+    # channels-first maps of 7x7 with many channels (a network's last stage) go to the
+    # small-plane kernels in blocks of planes, several threads, a last block cut short; a few
+    # planes hold a NaN (their block is redone tap by tap) and equal maxima of either zero
+    x = make_input((3, 229, 7, 7), dtype, 11, ties=True)
+    if dtype != "uint8":
+        flat = x.reshape(-1)
+        flat[::97] = -0.0
+        flat[5::4001] = np.nan
+    run_and_compare(op, x, *args, data_format="channels_first", **kw)

@@ -190,6 +190,63 @@ def _shortcut(x: np.ndarray, win: Windows, cl: bool, mode: int | None, p: float 
     return None
 
 
+SMALL_PLANES = True  # the small-plane kernels on; off, the row kernels take every plane (tests)
+
+
+def _small(win: Windows, itemsize: int, is_max: bool) -> tuple | None:
+    return _small_tables(win, itemsize, is_max) if SMALL_PLANES else None
+
+
+@_derived
+def _small_tables(win: Windows, itemsize: int, is_max: bool) -> tuple | None:
+    """The arguments of the small-plane kernels (``max_cf_small``, ``sum_cf_small``) after the
+    input and output, for channels-first planes of short rows: at most 16 cells for the max,
+    8 for the sums (longer rows vectorise in the row kernels, which then lead), and 4096 cells
+    a plane; None for other planes. Tables: each (d, h) row group's rows as offsets in the
+    plane (``rows``, ``nr`` of them), each output's columns (``cols``, ``nc``), and for the max
+    each output's taps column by column (``taps``, ``nt``: the redo of a block with a NaN)."""
+    base, klo, khi, dil = win.tables3()
+    ins = (1,) * (3 - win.ndim) + tuple(win.in_shape)
+    outs = (1,) * (3 - win.ndim) + tuple(win.out_shape)
+    S, P = math.prod(ins), math.prod(outs)
+    if ins[2] > (16 if is_max else 8) or S > 4096 or P == 0:
+        return None
+    groups = []
+    for od in range(outs[0]):
+        ds = [base[0][od] + k * dil[0] for k in range(klo[0][od], khi[0][od])]
+        for oh in range(outs[1]):
+            hs = [base[1][oh] + k * dil[1] for k in range(klo[1][oh], khi[1][oh])]
+            groups.append([(d * ins[1] + h) * ins[2] for d in ds for h in hs])
+    wcols = [[base[2][ow] + k * dil[2] for k in range(klo[2][ow], khi[2][ow])]
+             for ow in range(outs[2])]
+    rows, nr = _ragged(groups)
+    cols, nc = _ragged([wcols[o % outs[2]] for o in range(P)])
+    block = max(1, min(64, K._SMALL_BLOCK_BYTES // (S * itemsize)))
+    if not is_max:
+        return rows, nr, cols, nc, S, ins[2], P, outs[2], block
+    taps, nt = _ragged([[r + w for w in wcols[o % outs[2]] for r in groups[o // outs[2]]]
+                        for o in range(P)])
+    return rows, nr, cols, nc, taps, nt, S, ins[2], P, outs[2], block
+
+
+def _ragged(lists: list) -> tuple[np.ndarray, np.ndarray]:
+    """Lists of ints as one flat table of rows as long as the longest (zero-filled) and the
+    lengths."""
+    n = np.array([len(v) for v in lists], np.int64)
+    table = np.zeros((len(lists), max(1, int(n.max(initial=0)))), np.int64)
+    for i, v in enumerate(lists):
+        table[i, :len(v)] = v
+    return table.reshape(-1), n
+
+
+@_derived
+def _small_divisors(win: Windows, divmode: int, override: float) -> np.ndarray:
+    """Each output's divisor for ``sum_cf_small``, the product of _counts's factors (d, h, w
+    in that order, as the row kernels multiply them)."""
+    cd, ch, cw = _counts(win, divmode, override)
+    return np.multiply.outer(np.multiply.outer(cd, ch), cw).reshape(-1)
+
+
 def max_reduce(x: np.ndarray, win: Windows, cl: bool, want_idx: bool, local: bool = False):
     """Windowed maximum (and the argmax when ``want_idx``: per-plane flat indices, or with
     ``local`` each window's winning tap number as uint8, see :func:`local_argmax`)."""
@@ -209,6 +266,9 @@ def max_reduce(x: np.ndarray, win: Windows, cl: bool, want_idx: bool, local: boo
                    _fill(xk.dtype), *_geom(win), local)
         elif cl:
             launch(K.max_cl, x.size, to5(xk, cl), to5(yk, cl), _fill(xk.dtype), *_geom(win))
+        elif not want_idx and _small(win, xk.itemsize, True) is not None:
+            launch(K.max_cf_small, x.size, xk.reshape(-1), yk.reshape(-1), _fill(xk.dtype),
+                   *_small(win, xk.itemsize, True), threads())
         elif want_idx:
             launch(K.argmax_cf_rows, x.size, to5(xk, cl), to5(yk, cl), to5(idx, cl),
                    *_geom(win), *_row(win))
@@ -258,6 +318,10 @@ def sum_reduce(x: np.ndarray, win: Windows, cl: bool, mode: int, p: float = 1.0,
                 launch(K.sum_cl_rows, x.size, *args, taps, stride)
             else:
                 launch(K.sum_cl, x.size, *args)
+        elif _small(win, xk.itemsize, False) is not None:
+            rows, nr, cols, nc, *sizes = _small(win, xk.itemsize, False)
+            launch(K.sum_cf_small, x.size, xk.reshape(-1), yk.reshape(-1), mode, float(p), rows,
+                   nr, cols, nc, _small_divisors(win, divmode, override), *sizes, threads())
         elif mode in (MODE_MEAN, MODE_L2) and _tiles(win) and _one_divisor_w(win, divmode,
                                                                              override):
             # windows two wide at stride 2 that tile the rows, one divisor along W: the (d, h)

@@ -3032,3 +3032,190 @@ def bwd_tiles_cl(dy, idx, dx, fd, fh, fw, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd
                             t += 1
                         else:
                             _scaled_tap(dx[n, i0, i1, i2], g, f)
+
+
+# ---------------------------------------------------------------------------------------------
+# small planes, channels-first: many planes of a few hundred cells (a network's last stages, e.g.
+# 2048 channels of 7x7). The row kernels' fixed work per plane (views, tables, a few short rows)
+# costs several times the plane's own; here the planes go in blocks, and every step is one pass
+# over the block's planes: tables built once per window geometry give each (d, h) row group's
+# rows (``rows``, ``nr``: offsets in the plane) and each output's columns (``cols``, ``nc``), so
+# a group's columns are folded once for all its outputs, then each output folds its columns.
+# The taps are taken column by column (w outer, then (d, h)), as the row kernels fold them: the
+# max keeps the same tap of several equal maxima, and each sum adds the same terms in the same
+# order (each column from +0, then the columns), so the results are those of the row kernels.
+
+_SMALL_BLOCK_BYTES = 32768  # the input of one block of planes: L1 or a little more
+
+
+@nb.njit(**_OPTS)
+def max_cf_small(xf, yf, fill, rows, nr, cols, nc, taps, nt, S, W, P, OW, block, chunks):
+    """Max over every plane of ``S`` cells (rows ``W`` long) in ``xf`` (flat) into ``P``
+    outputs (rows ``OW`` long) each in ``yf``, ``block`` planes at a time: per row group and
+    column, the maximum of the group's rows for each plane of the block (``cs``, one column
+    after the other: the outputs then read it contiguously), then per output the maximum of
+    its columns; ``fill`` for a window with no real tap. NaN-blind (_fast); a block with a NaN
+    tap is redone output by output over ``taps`` (``nt[o]`` offsets at ``o * K``, in the same
+    order) with _up, where the first NaN wins. ``chunks`` runs of blocks (one per thread)."""
+    G = nr.shape[0]
+    R = rows.shape[0] // G
+    KC = cols.shape[0] // P
+    K = taps.shape[0] // P
+    planes = yf.shape[0] // P
+    nblocks = -(-planes // block)
+    for ch in prange(min(chunks, nblocks)):
+        lo, hi = _plane_range(ch, min(chunks, nblocks), nblocks)
+        cs = np.empty(G * W * block, xf.dtype)
+        m = np.empty(block, xf.dtype)
+        for blk in range(lo, hi):
+            q0 = blk * block
+            nb_ = min(block, planes - q0)
+            xb, yb = q0 * S, q0 * P
+            nan = False
+            nbu, su = np.uint64(nb_), np.uint64(S)
+            for g in range(G):
+                k = nr[g]
+                if k == 0:
+                    continue
+                for w in range(W):
+                    c0 = np.uint64((g * W + w) * block)
+                    off = np.uint64(xb + rows[g * R] + w)
+                    for b in range(nbu):
+                        v = xf[off + b * su]
+                        cs[c0 + b] = v
+                        nan |= _isnan(v)
+                    for r in range(1, k):
+                        off = np.uint64(xb + rows[g * R + r] + w)
+                        for b in range(nbu):
+                            v = xf[off + b * su]
+                            cs[c0 + b] = _fast(cs[c0 + b], v)
+                            nan |= _isnan(v)
+            for o in range(P):
+                g = o // OW
+                k = nc[o]
+                if k == 0 or nr[g] == 0:
+                    for b in range(nb_):
+                        yf[yb + b * P + o] = fill
+                    continue
+                c0 = np.uint64((g * W + cols[o * KC]) * block)
+                for b in range(nbu):
+                    m[b] = cs[c0 + b]
+                for c in range(1, k):
+                    c0 = np.uint64((g * W + cols[o * KC + c]) * block)
+                    for b in range(nbu):
+                        m[b] = _fast(m[b], cs[c0 + b])
+                yo, pu = np.uint64(yb + o), np.uint64(P)
+                for b in range(nbu):
+                    yf[yo + b * pu] = m[b]
+            if nan:
+                for b in range(nb_):
+                    for o in range(P):
+                        k = nt[o]
+                        if k > 0:
+                            v = xf[xb + b * S + taps[o * K]]
+                            for t in range(1, k):
+                                v = _up(v, xf[xb + b * S + taps[o * K + t]])
+                            yf[yb + b * P + o] = v
+
+
+@nb.njit(inline="always")
+def _small_term(v, mode, p):
+    """The summed term of value v (float64) in reduction ``mode`` (see the module notes)."""
+    if mode == 0:
+        return v
+    if mode == 2:
+        return v * v
+    if mode == 1:
+        return abs(v) ** p
+    return abs(v)
+
+
+@nb.njit(inline="always")
+def _small_add(a, t, mode):
+    """a plus the term t: the larger (the first NaN kept) for L-infinity (mode 4)."""
+    if mode == 4:
+        return t if (t > a or t != t) else a
+    return a + t
+
+
+@nb.njit(inline="always")
+def _small_out(v, mode, q, div):
+    """The output of a window's sum v: the mean, the Lp norm (q = 1/p) or v itself."""
+    if mode == 0:
+        return v / div
+    if mode == 2:
+        return np.sqrt(v)
+    if mode == 1:
+        return v ** q
+    return v
+
+
+@nb.njit(inline="always")
+def _tfold_block(xf, yf, T, cs, acc, xb, yb, nb_, rows, nr, R, cols, nc, KC, div, S, W, P, OW,
+                 block, mode, p, q_):
+    """One block of :func:`sum_cf_small` (a literal ``mode`` for the common reductions, so
+    that each compiles to loops of its own): terms to T, each group's column sums (from +0,
+    rows in order) to cs, each output's sum of its columns (from +0, in order), its result."""
+    G = nr.shape[0]
+    bu = np.uint64(block)
+    nbu = np.uint64(nb_)
+    for b in range(nbu):
+        src = np.uint64(xb) + b * np.uint64(S)
+        for s_ in range(np.uint64(S)):
+            T[s_ * bu + b] = _small_term(_tof(xf[src + s_]), mode, p)
+    for g in range(G):
+        k = nr[g]
+        for w in range(W):
+            c0 = np.uint64((g * W + w) * block)
+            for b in range(nbu):
+                cs[c0 + b] = 0.0
+            for r in range(k):
+                t0 = np.uint64(rows[g * R + r] + w) * bu
+                for b in range(nbu):
+                    cs[c0 + b] = _small_add(cs[c0 + b], T[t0 + b], mode)
+    for o in range(P):
+        g = o // OW
+        for b in range(nbu):
+            acc[b] = 0.0
+        for c in range(nc[o]):
+            c0 = np.uint64((g * W + cols[o * KC + c]) * block)
+            for b in range(nbu):
+                acc[b] = _small_add(acc[b], cs[c0 + b], mode)
+        d = div[o]
+        for b in range(nbu):
+            acc[b] = _small_out(acc[b], mode, q_, d)
+        yo, pu = np.uint64(yb + o), np.uint64(P)
+        for b in range(nbu):
+            _put(yf, yo + b * pu, acc[b])
+
+
+@nb.njit(**_OPTS)
+def sum_cf_small(xf, yf, mode, p, rows, nr, cols, nc, div, S, W, P, OW, block, chunks):
+    """Mean (divided by ``div[o]``) or Lp norm (reduction ``mode``, see the module notes) over
+    the planes and windows of :func:`max_cf_small`, ``block`` planes at a time: the block's
+    terms are first laid out cell by cell in float64 (``T``: each cell's planes contiguous),
+    so that every later step is a vectorised pass over the block (:func:`_tfold_block`)."""
+    G = nr.shape[0]
+    R = rows.shape[0] // G
+    KC = cols.shape[0] // P
+    planes = yf.shape[0] // P
+    nblocks = -(-planes // block)
+    q_ = 1.0 / p
+    for ch in prange(min(chunks, nblocks)):
+        lo, hi = _plane_range(ch, min(chunks, nblocks), nblocks)
+        T = np.empty(S * block, np.float64)
+        cs = np.empty(G * W * block, np.float64)
+        acc = np.empty(block, np.float64)
+        for blk in range(lo, hi):
+            q0 = blk * block
+            nb_ = min(block, planes - q0)
+            xb, yb = q0 * S, q0 * P
+            if mode == 0:
+                _tfold_block(xf, yf, T, cs, acc, xb, yb, nb_, rows, nr, R, cols, nc, KC, div, S,
+                             W, P, OW, block, 0, p, q_)
+            elif mode == 2:
+                _tfold_block(xf, yf, T, cs, acc, xb, yb, nb_, rows, nr, R, cols, nc, KC, div, S,
+                             W, P, OW, block, 2, p, q_)
+            else:
+                _tfold_block(xf, yf, T, cs, acc, xb, yb, nb_, rows, nr, R, cols, nc, KC, div, S,
+                             W, P, OW, block, mode, p, q_)

@@ -74,7 +74,10 @@ def _calls(dtype: str) -> Iterator:
         x2 = np.ones((1, 6, 6, 2) if fmt == "channels_last" else (1, 2, 6, 6), dt)
         x3 = np.ones((1, 4, 4, 4, 2) if fmt == "channels_last" else (1, 2, 4, 4, 4), dt)
         kw = dict(data_format=fmt)
-        for x in (x2, x3):
+        wide = ()  # channels-first rows longer than 16: the row kernels (shorter: small planes)
+        if fmt == "channels_first":
+            wide = (np.ones((1, 2, 6, 18), dt), np.ones((1, 2, 4, 4, 18), dt))
+        for x in (x2, x3, *wide):
             yield lambda x=x: pk.max_pool(x, 2, **kw)
             yield lambda x=x: pk.max_pool(x, 3, 2, 1, **kw)
             yield lambda x=x: pk.max_pool(x, 2, return_indices=True, **kw)
@@ -127,7 +130,7 @@ def plan(dtypes: Sequence[str] = DTYPES) -> list[tuple[str, tuple]]:
 _COST = {"sum_cl": 36.0, "max_cl": 24.0, "sum_cl_rows": 18.0, "sum_cf_rows": 13.0,
          "max_cf_rows": 11.0, "sum_cf_tiles": 9.0, "argmax_cl": 7.0, "max_cf_planes": 7.0,
          "max_cf_tiles": 5.0, "global_sum_cl": 4.0, "global_sum_planes": 4.0,
-         "argmax_cf_rows": 3.5, "mean_bwd_cl": 3.0}
+         "argmax_cf_rows": 3.5, "mean_bwd_cl": 3.0, "sum_cf_small": 6.5, "max_cf_small": 3.0}
 
 
 def cost(key: str) -> float:
