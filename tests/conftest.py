@@ -22,6 +22,16 @@ else:
     settings.load_profile("poolkit")
 
 
+@pytest.fixture(params=[True, False], ids=["small-planes", "row-kernels"])
+def plane_paths(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
+    """Run a test with the small-plane kernels on (channels-first planes of short rows go to
+    them) and off (the row kernels, which take every other plane, then take those too)."""
+    from poolkit import _engine
+
+    monkeypatch.setattr(_engine, "SMALL_PLANES", request.param)
+    return request.param
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     """A freshly seeded generator, so every test draws the same data on every run."""

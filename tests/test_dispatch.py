@@ -17,6 +17,10 @@ from poolkit._spec import PoolSpec, adaptive_windows
 from . import reference as ref
 from .registry import OPS, check_op, layout_variants, make_input
 
+# the channels-first cases here are small: each runs through the small-plane kernels and again
+# through the row kernels they would otherwise take
+pytestmark = pytest.mark.usefixtures("plane_paths")
+
 
 def test_resolve_is_memoised_per_spec_and_shape() -> None:
     spec = PoolSpec.build(2, 2)

@@ -14,6 +14,9 @@ from poolkit import _kernels as K
 
 from . import reference as ref
 
+# channels-first cases run through the small-plane kernels and again through the row kernels
+pytestmark = pytest.mark.usefixtures("plane_paths")
+
 ALL_BITS = np.arange(1 << 16, dtype=np.uint16)
 ALL_HALF = ALL_BITS.view(np.float16)
 FINITE = ALL_HALF[np.isfinite(ALL_HALF)]

@@ -134,17 +134,17 @@ def _row(win: Windows) -> tuple[int, int]:
 
 
 @_derived
-def _tiles(win: Windows) -> str | None:
-    """The kernel for windows two wide at stride 2 (dilation 1) that tile the last dim from its
-    start, with at most four real rows each: ``max_cf_planes`` when some span two planes or
-    more, else ``max_cf_tiles`` (see :mod:`poolkit._kernels`); None for other windows."""
+def _tiles(win: Windows) -> bool:
+    """Whether the windows are two wide at stride 2 (dilation 1), tile the last dim from its
+    start and hold at most four real rows each (in one plane or several): the windows of
+    ``max_cf_tiles`` and ``sum_cf_tiles`` (see :mod:`poolkit._kernels`)."""
     base, klo, khi, dil = win.tables3()
     bw, lw, hw = base[2], klo[2], khi[2]
     nd, nh = int((khi[0] - klo[0]).max()), int((khi[1] - klo[1]).max())
     if (dil[2] == 1 and bw.size > 0 and np.all(lw == 0) and np.all(hw == 2)
             and np.array_equal(bw, 2 * np.arange(bw.size)) and nd * nh <= 4):
-        return "max_cf_planes" if nd >= 2 else "max_cf_tiles"
-    return None
+        return True
+    return False
 
 
 @_derived
@@ -272,9 +272,6 @@ def max_reduce(x: np.ndarray, win: Windows, cl: bool, want_idx: bool, local: boo
         elif want_idx:
             launch(K.argmax_cf_rows, x.size, to5(xk, cl), to5(yk, cl), to5(idx, cl),
                    *_geom(win), *_row(win))
-        elif _tiles(win) == "max_cf_planes":  # one block of scratch per thread
-            launch(K.max_cf_planes, x.size, to5(xk, cl), to5(yk, cl), _fill(xk.dtype),
-                   *_geom(win), threads())
         elif _tiles(win):
             launch(K.max_cf_tiles, x.size, to5(xk, cl), to5(yk, cl), _fill(xk.dtype),
                    *_geom(win))

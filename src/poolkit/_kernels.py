@@ -1852,9 +1852,9 @@ def _tile_rows(yc, xc, fill, i0, nd, dd, bh, lh, hh, dh, r0, r1):
 @nb.njit(**_OPTS)
 def max_cf_tiles(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw):
     """Max, channels-first, for windows two wide at stride 2 that tile every row from its start
-    (2x2/2, 3x2/2, 1-D 2/2) with at most four real rows each (the engine's ``_tiles``; the W
-    tables and dw are then implied), by :func:`_tile_rows`. Windows that span planes (3-D)
-    are :func:`max_cf_planes`'s."""
+    (2x2/2, 3x2/2, 2x2x2/2, 1-D 2/2) with at most four real rows each, in one plane or
+    several (the engine's ``_tiles``; the W tables and dw are then implied), by
+    :func:`_tile_rows`."""
     N, C, D, H, W = x.shape
     OD, OH = y.shape[2], y.shape[3]
     for job in prange(N * C * OD):
@@ -1972,82 +1972,6 @@ def sum_cf_tiles(x, y, mode, bd, ld, hd, bh, lh, hh, dd, dh, cd, ch, cw):
                     _tile_sums(yr, r0, r1, r2, nd * nh, 0, True, div)
                 else:
                     _tile_sums(yr, r0, r1, r2, nd * nh, 0, False, div)
-
-_FOLD_BYTES = 16384  # the folded rows max_cf_planes keeps per thread: a share of L1
-
-
-@nb.njit
-def _fold_plane(t, plane, bh, lh, hh, dh, r0, r1, first):
-    """t[oh - r0] = the running maximum per column of t (unless ``first``) and the one or two
-    rows of the window of output row oh in ``plane`` (an only row repeats), for oh in
-    r0..r1 - 1, NaN-blind (_fast); returns whether a tap was NaN."""
-    nan = False
-    for oh in range(r0, r1):
-        nh = hh[oh] - lh[oh]
-        if nh == 0:
-            continue
-        i1 = bh[oh] + lh[oh] * dh
-        tr, a, b = t[oh - r0], plane[i1], plane[i1 + (nh - 1) * dh]
-        _prefetch_span(a, _AHEAD)
-        if nh > 1:
-            _prefetch_span(b, _AHEAD)
-        if first:
-            for i in range(tr.shape[0]):
-                u, v = a[i], b[i]
-                tr[i] = _fast(u, v)
-                nan |= _isnan(u) | _isnan(v)
-        else:
-            for i in range(tr.shape[0]):
-                u, v = a[i], b[i]
-                tr[i] = _fast(_fast(tr[i], u), v)
-                nan |= _isnan(u) | _isnan(v)
-    return nan
-
-
-@nb.njit(**_OPTS)
-def max_cf_planes(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, chunks):
-    """:func:`max_cf_tiles` for windows that span two planes or more (3-D; so one or two rows
-    in each plane). For a block of output rows at a time, the window rows are folded per column
-    first, in (d, h) order, reading one plane after the other (one input stream, where the
-    rows of two planes at once would be two); each output is then the larger of its two
-    columns: the same comparisons in the same order. Blocks with a NaN tap, and windows
-    clipped to one plane, are done by :func:`_tile_rows`. The jobs run in ``chunks`` runs (one
-    per thread), each with one block of scratch (an allocation per job costs more than a
-    job's share of the time)."""
-    N, C, D, H, W = x.shape
-    OD, OH, OW = y.shape[2], y.shape[3], y.shape[4]
-    rows = max(1, min(OH, _FOLD_BYTES // (W * x.itemsize)))
-    jobs = N * C * OD
-    for ch in prange(min(chunks, jobs)):
-        lo, hi = _plane_range(ch, min(chunks, jobs), jobs)
-        t = np.empty((rows, W), x.dtype)
-        for job in range(lo, hi):
-            n, c, od = _unravel3(job, C, OD)
-            xc = x[n, c]
-            yc = y[n, c, od]
-            nd = hd[od] - ld[od]
-            i0 = bd[od] + ld[od] * dd
-            for r0 in range(0, OH, rows):
-                r1 = min(r0 + rows, OH)
-                direct = nd < 2  # windows clipped to one plane
-                if not direct:
-                    direct = _fold_plane(t, xc[i0], bh, lh, hh, dh, r0, r1, True)
-                    for kd in range(1, nd):
-                        direct |= _fold_plane(t, xc[i0 + kd * dd], bh, lh, hh, dh, r0, r1,
-                                              False)
-                if direct:  # or a NaN tap
-                    _tile_rows(yc, xc, fill, i0, nd, dd, bh, lh, hh, dh, r0, r1)
-                    continue
-                for oh in range(r0, r1):
-                    yr = yc[oh]
-                    tr = t[oh - r0]
-                    if hh[oh] == lh[oh]:
-                        for ow in range(OW):
-                            yr[ow] = fill
-                    else:
-                        for ow in range(OW):
-                            yr[ow] = _fast(tr[2 * ow], tr[2 * ow + 1])
-
 
 @nb.njit(inline="always")
 def _vmax3(t, r0, r1, r2):
