@@ -11,7 +11,11 @@ from .unpool import max_unpool, roi_max_pool
 from .ops import (adaptive_avg_pool, adaptive_max_pool, avg_pool, global_avg_pool,
                   global_lp_pool, global_max_pool, lp_pool, max_pool, output_shape)
 
+from . import _warmup
+
 __version__ = "0.1.0"
+
+_warmup.start()
 
 __all__ = [
     "max_pool", "avg_pool", "lp_pool", "global_max_pool", "global_avg_pool", "global_lp_pool",
