@@ -2972,6 +2972,14 @@ def bwd_tiles_cl(dy, idx, dx, fd, fh, fw, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd
 _SMALL_BLOCK_BYTES = 32768  # the input of one block of planes: L1 or a little more
 
 
+@nb.njit(inline="always")
+def _block_at(blk, block, planes, S, P):
+    """Block ``blk`` of the small-plane kernels: its number of planes (the last block may be
+    short), its first input cell and its first output cell."""
+    q0 = blk * block
+    return min(block, planes - q0), q0 * S, q0 * P
+
+
 @nb.njit(**_OPTS)
 def max_cf_small(xf, yf, fill, rows, nr, cols, nc, taps, nt, S, W, P, OW, block, chunks):
     """Max over every plane of ``S`` cells (rows ``W`` long) in ``xf`` (flat) into ``P``
@@ -2992,9 +3000,7 @@ def max_cf_small(xf, yf, fill, rows, nr, cols, nc, taps, nt, S, W, P, OW, block,
         cs = np.empty(G * W * block, xf.dtype)
         m = np.empty(block, xf.dtype)
         for blk in range(lo, hi):
-            q0 = blk * block
-            nb_ = min(block, planes - q0)
-            xb, yb = q0 * S, q0 * P
+            nb_, xb, yb = _block_at(blk, block, planes, S, P)
             nan = False
             nbu, su = np.uint64(nb_), np.uint64(S)
             for g in range(G):
@@ -3131,9 +3137,7 @@ def sum_cf_small(xf, yf, mode, p, rows, nr, cols, nc, div, S, W, P, OW, block, c
         cs = np.empty(G * W * block, np.float64)
         acc = np.empty(block, np.float64)
         for blk in range(lo, hi):
-            q0 = blk * block
-            nb_ = min(block, planes - q0)
-            xb, yb = q0 * S, q0 * P
+            nb_, xb, yb = _block_at(blk, block, planes, S, P)
             if mode == 0:
                 _tfold_block(xf, yf, T, cs, acc, xb, yb, nb_, rows, nr, R, cols, nc, KC, div, S,
                              W, P, OW, block, 0, p, q_)
