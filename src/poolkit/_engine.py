@@ -201,8 +201,8 @@ def _small(win: Windows, itemsize: int, is_max: bool) -> tuple | None:
 def _small_tables(win: Windows, itemsize: int, is_max: bool) -> tuple | None:
     """The arguments of the small-plane kernels (``max_cf_small``, ``sum_cf_small``) after the
     input and output, for channels-first planes of short rows: at most 16 cells for the max,
-    8 for the sums (longer rows vectorise in the row kernels, which then lead), and 4096 cells
-    a plane; None for other planes. Tables: each (d, h) row group's rows as offsets in the
+    8 for the sums (longer rows vectorise in the row kernels, which then lead), 4096 cells a
+    plane, and for the max at most 65536 taps in all of a plane's windows; None otherwise. Tables: each (d, h) row group's rows as offsets in the
     plane (``rows``, ``nr`` of them), each output's columns (``cols``, ``nc``), and for the max
     each output's taps column by column (``taps``, ``nt``: the redo of a block with a NaN)."""
     base, klo, khi, dil = win.tables3()
@@ -211,6 +211,9 @@ def _small_tables(win: Windows, itemsize: int, is_max: bool) -> tuple | None:
     S, P = math.prod(ins), math.prod(outs)
     if ins[2] > (16 if is_max else 8) or S > 4096 or P == 0:
         return None
+    taps_max = math.prod(int((hi - lo).max(initial=0)) for lo, hi in zip(klo, khi))
+    if is_max and P * taps_max > 1 << 16:  # large overlapping windows: the row kernels
+        return None  # (the max's table of every tap would be megabytes, built in Python)
     groups = []
     for od in range(outs[0]):
         ds = [base[0][od] + k * dil[0] for k in range(klo[0][od], khi[0][od])]
