@@ -3097,23 +3097,39 @@ def _tfold_block(xf, yf, T, cs, acc, xb, yb, nb_, rows, nr, R, cols, nc, KC, div
         k = nr[g]
         for w in range(W):
             c0 = np.uint64((g * W + w) * block)
-            for b in range(nbu):
-                cs[c0 + b] = 0.0
-            for r in range(k):
+            if k == 0:
+                for b in range(nbu):
+                    cs[c0 + b] = 0.0
+                continue
+            t0 = np.uint64(rows[g * R] + w) * bu
+            for b in range(nbu):  # (+0 plus the first term: the sum from +0, one pass less)
+                cs[c0 + b] = _small_add(0.0, T[t0 + b], mode)
+            for r in range(1, k):
                 t0 = np.uint64(rows[g * R + r] + w) * bu
                 for b in range(nbu):
                     cs[c0 + b] = _small_add(cs[c0 + b], T[t0 + b], mode)
     for o in range(P):
         g = o // OW
-        for b in range(nbu):
-            acc[b] = 0.0
-        for c in range(nc[o]):
-            c0 = np.uint64((g * W + cols[o * KC + c]) * block)
-            for b in range(nbu):
-                acc[b] = _small_add(acc[b], cs[c0 + b], mode)
         d = div[o]
-        for b in range(nbu):
-            acc[b] = _small_out(acc[b], mode, q_, d)
+        k = nc[o]
+        if k == 0:
+            for b in range(nbu):
+                acc[b] = _small_out(0.0, mode, q_, d)
+        else:  # a column sum is never -0, so +0 plus it is itself: start from the first
+            c0 = np.uint64((g * W + cols[o * KC]) * block)
+            for b in range(nbu):
+                acc[b] = cs[c0 + b]
+            for c in range(1, k - 1):
+                c0 = np.uint64((g * W + cols[o * KC + c]) * block)
+                for b in range(nbu):
+                    acc[b] = _small_add(acc[b], cs[c0 + b], mode)
+            if k > 1:  # the last column and the result in one pass
+                c0 = np.uint64((g * W + cols[o * KC + k - 1]) * block)
+                for b in range(nbu):
+                    acc[b] = _small_out(_small_add(acc[b], cs[c0 + b], mode), mode, q_, d)
+            else:
+                for b in range(nbu):
+                    acc[b] = _small_out(acc[b], mode, q_, d)
         yo, pu = np.uint64(yb + o), np.uint64(P)
         for b in range(nbu):
             _put(yf, yo + b * pu, acc[b])
