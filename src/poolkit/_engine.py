@@ -141,10 +141,8 @@ def _tiles(win: Windows) -> bool:
     base, klo, khi, dil = win.tables3()
     bw, lw, hw = base[2], klo[2], khi[2]
     nd, nh = int((khi[0] - klo[0]).max()), int((khi[1] - klo[1]).max())
-    if (dil[2] == 1 and bw.size > 0 and np.all(lw == 0) and np.all(hw == 2)
-            and np.array_equal(bw, 2 * np.arange(bw.size)) and nd * nh <= 4):
-        return True
-    return False
+    return bool(dil[2] == 1 and bw.size > 0 and np.all(lw == 0) and np.all(hw == 2)
+                and np.array_equal(bw, 2 * np.arange(bw.size)) and nd * nh <= 4)
 
 
 @_derived
@@ -202,9 +200,10 @@ def _small_tables(win: Windows, itemsize: int, is_max: bool) -> tuple | None:
     """The arguments of the small-plane kernels (``max_cf_small``, ``sum_cf_small``) after the
     input and output, for channels-first planes of short rows: at most 16 cells for the max,
     8 for the sums (longer rows vectorise in the row kernels, which then lead), 4096 cells a
-    plane, and for the max at most 65536 taps in all of a plane's windows; None otherwise. Tables: each (d, h) row group's rows as offsets in the
-    plane (``rows``, ``nr`` of them), each output's columns (``cols``, ``nc``), and for the max
-    each output's taps column by column (``taps``, ``nt``: the redo of a block with a NaN)."""
+    plane, and for the max at most 65536 taps in all of a plane's windows; None otherwise.
+    Tables: each (d, h) row group's rows as offsets in the plane (``rows``, ``nr`` of them),
+    each output's columns (``cols``, ``nc``), and for the max each output's taps column by
+    column (``taps``, ``nt``: the redo of a block with a NaN)."""
     base, klo, khi, dil = win.tables3()
     ins = (1,) * (3 - win.ndim) + tuple(win.in_shape)
     outs = (1,) * (3 - win.ndim) + tuple(win.out_shape)
@@ -269,9 +268,9 @@ def max_reduce(x: np.ndarray, win: Windows, cl: bool, want_idx: bool, local: boo
                    _fill(xk.dtype), *_geom(win), local)
         elif cl:
             launch(K.max_cl, x.size, to5(xk, cl), to5(yk, cl), _fill(xk.dtype), *_geom(win))
-        elif not want_idx and _small(win, xk.itemsize, True) is not None:
+        elif not want_idx and (small := _small(win, xk.itemsize, True)) is not None:
             launch(K.max_cf_small, x.size, xk.reshape(-1), yk.reshape(-1), _fill(xk.dtype),
-                   *_small(win, xk.itemsize, True), threads())
+                   *small, threads())
         elif want_idx:
             launch(K.argmax_cf_rows, x.size, to5(xk, cl), to5(yk, cl), to5(idx, cl),
                    *_geom(win), *_row(win))
@@ -318,8 +317,8 @@ def sum_reduce(x: np.ndarray, win: Windows, cl: bool, mode: int, p: float = 1.0,
                 launch(K.sum_cl_rows, x.size, *args, taps, stride)
             else:
                 launch(K.sum_cl, x.size, *args)
-        elif _small(win, xk.itemsize, False) is not None:
-            rows, nr, cols, nc, *sizes = _small(win, xk.itemsize, False)
+        elif (small := _small(win, xk.itemsize, False)) is not None:
+            rows, nr, cols, nc, *sizes = small
             launch(K.sum_cf_small, x.size, xk.reshape(-1), yk.reshape(-1), mode, float(p), rows,
                    nr, cols, nc, _small_divisors(win, divmode, override), *sizes, threads())
         elif mode in (MODE_MEAN, MODE_L2) and _tiles(win) and _one_divisor_w(win, divmode,
@@ -345,11 +344,12 @@ def global_reduce(x: np.ndarray, cl: bool, mode: int | None, p: float = 1.0):
     qualify."""
     if x.size == 0 or (cl and mode not in (MODE_MEAN, MODE_L2, None)):
         return None
+    if cl and mode is None and x.dtype.kind != "f":
+        return None
+    xk = kernel_input(x) if mode is None else sum_input(x)
     if cl:
-        if mode is None and x.dtype.kind != "f":
-            return None
         n, c = x.shape[0], x.shape[-1]
-        blocks = (kernel_input(x) if mode is None else sum_input(x)).reshape(n, -1, c)
+        blocks = xk.reshape(n, -1, c)
         s = blocks.shape[1]
         # too few images for the threads: split each image's positions into runs (of 64
         # positions or more)
@@ -365,7 +365,7 @@ def global_reduce(x: np.ndarray, cl: bool, mode: int | None, p: float = 1.0):
         launch(K.global_sum_cl, x.size, blocks, kernel_output(y), mode, float(s), parts)
         return y
     n, c = x.shape[:2]
-    planes = (kernel_input(x) if mode is None else sum_input(x)).reshape(n * c, -1)
+    planes = xk.reshape(n * c, -1)
     chunks = min(n * c, threads())  # one run of planes per thread
     if mode is None:
         y = np.empty((n, c), x.dtype)

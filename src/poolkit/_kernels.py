@@ -2973,6 +2973,16 @@ _SMALL_BLOCK_BYTES = 32768  # the input of one block of planes: L1 or a little m
 
 
 @nb.njit(inline="always")
+def _small_sizes(yf, rows, nr, cols, P, block, chunks):
+    """(groups, rows per group, columns per output, planes, blocks, runs of blocks) of the
+    small-plane kernels' tables and output (one run per thread, at most one per block)."""
+    G = nr.shape[0]
+    planes = yf.shape[0] // P
+    nblocks = -(-planes // block)
+    return G, rows.shape[0] // G, cols.shape[0] // P, planes, nblocks, min(chunks, nblocks)
+
+
+@nb.njit(inline="always")
 def _block_at(blk, block, planes, S, P):
     """Block ``blk`` of the small-plane kernels: its number of planes (the last block may be
     short), its first input cell and its first output cell."""
@@ -2989,14 +2999,10 @@ def max_cf_small(xf, yf, fill, rows, nr, cols, nc, taps, nt, S, W, P, OW, block,
     its columns; ``fill`` for a window with no real tap. NaN-blind (_fast); a block with a NaN
     tap is redone output by output over ``taps`` (``nt[o]`` offsets at ``o * K``, in the same
     order) with _up, where the first NaN wins. ``chunks`` runs of blocks (one per thread)."""
-    G = nr.shape[0]
-    R = rows.shape[0] // G
-    KC = cols.shape[0] // P
+    G, R, KC, planes, nblocks, runs = _small_sizes(yf, rows, nr, cols, P, block, chunks)
     K = taps.shape[0] // P
-    planes = yf.shape[0] // P
-    nblocks = -(-planes // block)
-    for ch in prange(min(chunks, nblocks)):
-        lo, hi = _plane_range(ch, min(chunks, nblocks), nblocks)
+    for ch in prange(runs):
+        lo, hi = _plane_range(ch, runs, nblocks)
         cs = np.empty(G * W * block, xf.dtype)
         m = np.empty(block, xf.dtype)
         for blk in range(lo, hi):
@@ -3069,20 +3075,8 @@ def _small_add(a, t, mode):
 
 
 @nb.njit(inline="always")
-def _small_out(v, mode, q, div):
-    """The output of a window's sum v: the mean, the Lp norm (q = 1/p) or v itself."""
-    if mode == 0:
-        return v / div
-    if mode == 2:
-        return np.sqrt(v)
-    if mode == 1:
-        return v ** q
-    return v
-
-
-@nb.njit(inline="always")
 def _tfold_block(xf, yf, T, cs, acc, xb, yb, nb_, rows, nr, R, cols, nc, KC, div, S, W, P, OW,
-                 block, mode, p, q_):
+                 block, mode, p):
     """One block of :func:`sum_cf_small` (a literal ``mode`` for the common reductions, so
     that each compiles to loops of its own): terms to T, each group's column sums (from +0,
     rows in order) to cs, each output's sum of its columns (from +0, in order), its result."""
@@ -3114,7 +3108,7 @@ def _tfold_block(xf, yf, T, cs, acc, xb, yb, nb_, rows, nr, R, cols, nc, KC, div
         k = nc[o]
         if k == 0:
             for b in range(nbu):
-                acc[b] = _small_out(0.0, mode, q_, d)
+                acc[b] = _finish(0.0, mode, p, d)
         else:  # a column sum is never -0, so +0 plus it is itself: start from the first
             c0 = np.uint64((g * W + cols[o * KC]) * block)
             for b in range(nbu):
@@ -3126,10 +3120,10 @@ def _tfold_block(xf, yf, T, cs, acc, xb, yb, nb_, rows, nr, R, cols, nc, KC, div
             if k > 1:  # the last column and the result in one pass
                 c0 = np.uint64((g * W + cols[o * KC + k - 1]) * block)
                 for b in range(nbu):
-                    acc[b] = _small_out(_small_add(acc[b], cs[c0 + b], mode), mode, q_, d)
+                    acc[b] = _finish(_small_add(acc[b], cs[c0 + b], mode), mode, p, d)
             else:
                 for b in range(nbu):
-                    acc[b] = _small_out(acc[b], mode, q_, d)
+                    acc[b] = _finish(acc[b], mode, p, d)
         yo, pu = np.uint64(yb + o), np.uint64(P)
         for b in range(nbu):
             _put(yf, yo + b * pu, acc[b])
@@ -3141,14 +3135,9 @@ def sum_cf_small(xf, yf, mode, p, rows, nr, cols, nc, div, S, W, P, OW, block, c
     the planes and windows of :func:`max_cf_small`, ``block`` planes at a time: the block's
     terms are first laid out cell by cell in float64 (``T``: each cell's planes contiguous),
     so that every later step is a vectorised pass over the block (:func:`_tfold_block`)."""
-    G = nr.shape[0]
-    R = rows.shape[0] // G
-    KC = cols.shape[0] // P
-    planes = yf.shape[0] // P
-    nblocks = -(-planes // block)
-    q_ = 1.0 / p
-    for ch in prange(min(chunks, nblocks)):
-        lo, hi = _plane_range(ch, min(chunks, nblocks), nblocks)
+    G, R, KC, planes, nblocks, runs = _small_sizes(yf, rows, nr, cols, P, block, chunks)
+    for ch in prange(runs):
+        lo, hi = _plane_range(ch, runs, nblocks)
         T = np.empty(S * block, np.float64)
         cs = np.empty(G * W * block, np.float64)
         acc = np.empty(block, np.float64)
@@ -3156,10 +3145,10 @@ def sum_cf_small(xf, yf, mode, p, rows, nr, cols, nc, div, S, W, P, OW, block, c
             nb_, xb, yb = _block_at(blk, block, planes, S, P)
             if mode == 0:
                 _tfold_block(xf, yf, T, cs, acc, xb, yb, nb_, rows, nr, R, cols, nc, KC, div, S,
-                             W, P, OW, block, 0, p, q_)
+                             W, P, OW, block, 0, p)
             elif mode == 2:
                 _tfold_block(xf, yf, T, cs, acc, xb, yb, nb_, rows, nr, R, cols, nc, KC, div, S,
-                             W, P, OW, block, 2, p, q_)
+                             W, P, OW, block, 2, p)
             else:
                 _tfold_block(xf, yf, T, cs, acc, xb, yb, nb_, rows, nr, R, cols, nc, KC, div, S,
-                             W, P, OW, block, mode, p, q_)
+                             W, P, OW, block, mode, p)

@@ -37,9 +37,9 @@ def start() -> None:
     """Begin Numba's set-up in a background thread (once; not with ``NUMBA_DISABLE_JIT=1``, nor
     with ``POOLKIT_NO_WARMUP=1``)."""
     global _thread
-    off = ("", "0")
-    if (_thread is not None or os.environ.get("NUMBA_DISABLE_JIT", "0") not in off
-            or os.environ.get("POOLKIT_NO_WARMUP", "0") not in off):
+    from ._kernels import _NOJIT
+
+    if _thread is not None or _NOJIT or os.environ.get("POOLKIT_NO_WARMUP", "0") not in ("", "0"):
         return
     _thread = threading.Thread(target=_set_up, name="poolkit-numba-setup")
     if hasattr(os, "register_at_fork"):
