@@ -2098,7 +2098,9 @@ def max_cf_rows(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw_f
                     e1, f1, _ = _tap_at(1, nd * nh, i0, i1, nh, 1, dd, dh, 0)
                     e2, f2, _ = _tap_at(2, nd * nh, i0, i1, nh, 1, dd, dh, 0)
                     r0, r1, r2 = x[n, c, e0, f0], x[n, c, e1, f1], x[n, c, e2, f2]
-                _prefetch_rows(r0, r1, r2, r2, 3 if nd > 1 else 2)  # (2-D: see below)
+                # (2-D: the window moves two rows down per output row, so the streams of r0
+                # and r1 cover the rows ahead; r2 is the next output row's r0)
+                _prefetch_rows(r0, r1, r2, r2, 3 if nd > 1 else 2)
                 if not _vmax3_split(ev[1:], ov[1:], r0, r1, r2):
                     _pad_split(ev, ov, fill, W)
                     _hmax3_split(yr, u, v)
