@@ -933,7 +933,7 @@ def max_cl(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw):
             # wide windows (adaptive ones): window rows outer, outputs inner, so that each
             # input row is swept once while this row of outputs stays in cache (each output
             # still takes its taps in row-major order; a single output, global pooling, gains
-            # nothing from it)
+            # nothing from it); each window prefetches its span's bytes _AHEAD further on
             for r in range(nd * nh):
                 d, h, _ = _tap_at(r, nd * nh, i0, i1, nh, 1, dd, dh, 0)  # the r-th window row
                 xr = x[n, d, h]
@@ -947,6 +947,8 @@ def max_cl(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw):
                             yv[i] = fill
                         continue
                     i2 = bw[ow] + lw[ow] * dw
+                    _prefetch_bytes(xr, i2 * C * xr.itemsize + _AHEAD,
+                                    ((nw - 1) * dw + 1) * C * xr.itemsize)
                     if r == 0:
                         _copy(yv, xr[i2])
                     for k in range(1 if r == 0 else 0, nw):
@@ -1314,8 +1316,10 @@ def _mean2w_call(yf, y0, xf, s0, s1, s2, s3, rows, m, sw, C, mode, div):
 def _wide_row(accs, xf, row, bw, lw, hw, dw, lo, hi, C, mode):
     """accs[ow] += the terms (mode 0: x, mode 2: x * x; a literal) of the taps of window ow
     (outside lo..hi) along the channels-last input row that starts at position ``row`` of xf,
-    in tap order, four taps a pass; flat loops, no view per tap (adaptive windows are wide)."""
+    in tap order, four taps a pass; flat loops, no view per tap (adaptive windows are wide).
+    Each pass prefetches the one _AHEAD bytes further on (as global_sum_cl)."""
     af = accs.reshape(-1)
+    z = xf.itemsize
     uC = np.uint64(C)
     base = np.uint64(row) * uC
     for ow in range(accs.shape[0]):
@@ -1330,6 +1334,7 @@ def _wide_row(accs, xf, row, bw, lw, hw, dw, lo, hi, C, mode):
             s1 = base + np.uint64(i2 + (k + 1) * dw) * uC
             s2 = base + np.uint64(i2 + (k + 2) * dw) * uC
             s3 = base + np.uint64(i2 + (k + 3) * dw) * uC
+            _prefetch_bytes(xf, s0 * z + _AHEAD, 4 * C * z)
             for c in range(uC):
                 af[d + c] = (((af[d + c] + _term(_tof(xf[s0 + c]), mode)) +
                               _term(_tof(xf[s1 + c]), mode)) + _term(_tof(xf[s2 + c]), mode)) + \
@@ -2837,9 +2842,12 @@ def global_sum_cl(x, y, mode, div, parts):
     With parts == 1 each channel is summed from +0 over the positions in order, as the window
     engine sums a global window (the same result); when the batch alone cannot keep the
     threads busy, the positions of an image are split into `parts` runs, summed alike and
-    then added in order."""
+    then added in order. Each position prefetches the one _AHEAD bytes further on (the hardware
+    prefetcher alone keeps the stream too short: global mean of (16, 112, 112, 64) float32,
+    two threads, 1.3 -> 1.0 ms in cache, and faster back to that after a pause)."""
     N, S, C = x.shape
     xf = x.reshape(-1)
+    z = xf.itemsize
     uC = np.uint64(C)
     sums = np.empty((N * parts if parts > 1 else 0, C), np.float64)
     for job in prange(N * parts):
@@ -2849,12 +2857,14 @@ def global_sum_cl(x, y, mode, div, parts):
         if mode == 2:
             for q in range(np.uint64(q0), np.uint64(q1)):
                 a = base + q * uC
+                _prefetch_bytes(xf, a * z + _AHEAD, C * z)
                 for c in range(uC):
                     v = _tof(xf[a + c])
                     acc[c] += v * v
         else:
             for q in range(np.uint64(q0), np.uint64(q1)):
                 a = base + q * uC
+                _prefetch_bytes(xf, a * z + _AHEAD, C * z)
                 for c in range(uC):
                     acc[c] += _tof(xf[a + c])
         if parts > 1:
@@ -2881,6 +2891,7 @@ def global_max_cl(x, y, inf, parts):
     zero: the tap _up would have kept."""
     N, S, C = x.shape
     xf = x.reshape(-1)
+    z = xf.itemsize
     uC = np.uint64(C)
     keys = np.empty((N * parts, C), x.dtype)
     mags = np.empty((N * parts, C), x.dtype)
@@ -2898,6 +2909,7 @@ def global_max_cl(x, y, inf, parts):
             mj[c] = _smag(b)
         for q in range(np.uint64(q0), np.uint64(q1)):  # from q0 again: the loop vectorises
             a = base + q * uC
+            _prefetch_bytes(xf, a * z + _AHEAD, C * z)  # (as global_sum_cl)
             for c in range(uC):
                 b = xf[a + c]
                 kj[c] = max(kj[c], _skey(b))
