@@ -530,6 +530,38 @@ def test_two_wide_max_channels_last_rows(rank: int, stride: int, padding: Any, c
         assert np.signbit(want[want == 0]).any() and not np.signbit(want[want == 0]).all()
 
 
+@pytest.mark.parametrize("window,stride", [
+    ((3, 3, 3), 2), ((3, 2, 2), (1, 2, 2)), ((2, 3, 3), (2, 1, 1)), ((1, 3, 3), 1),
+    ((1, 5, 2), (1, 2, 2)), ((2, 2, 4), (1, 1, 4)), ((3, 3, 1), 1), ((1, 2, 3), (1, 1, 2))])
+@pytest.mark.parametrize("padding", ["valid", "same", 1])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "uint8"])
+def test_many_row_max_channels_first(window: tuple, stride: Any, padding: Any,
+                                     dtype: str) -> None:
+    # channels-first windows of two or more rows (3-D windows of more than four rows above
+    # all) fold the rows in NaN-blind passes of up to four over flat offsets, then reduce along
+    # W NaN-blind too (three wide at stride 2 from the parity-split row, two or three wide at
+    # stride 1 or 2 in one pass); a NaN tap sends the output row back to the NaN-aware passes:
+    # NaN in some rows only, +-0 maxima (equal: which sign is kept is not specified with
+    # several rows, as above), clipped windows at every edge
+    if padding == 1 and min(window) == 1:
+        pytest.skip("padding must be smaller than the window")
+    x = _tricky_row_input(3)
+    if dtype == "uint8":
+        x = np.nan_to_num(np.abs(x) * 3).astype(dtype)
+    else:
+        x = np.where(np.isnan(x), 0.25, x).astype(dtype)
+        x.reshape(-1)[1::5] = -0.0
+        x[0, 1, 2, 2, 6] = np.nan  # one NaN: in a window of most outputs' rows of one plane
+        # the second image: no NaN, many +-0 maxima (its non-negative cells become +0 or -0)
+        signs = np.random.default_rng(7).random(x[1].shape) < 0.5
+        x[1] = np.where(x[1] >= 0, np.where(signs, -0.0, 0.0), x[1])
+    kw = dict(strides=stride, padding=padding, data_format="channels_first")
+    got = run_and_compare("max_pool", x, window, **kw)
+    if dtype != "uint8":
+        assert np.isnan(got[0]).any() and not np.isnan(got[0]).all()
+        assert not np.isnan(got[1]).any() and (got[1] == 0).mean() > 0.5
+
+
 @pytest.mark.parametrize("rank", [1, 2, 3])
 @pytest.mark.parametrize("stride", [1, 2, 3])
 @pytest.mark.parametrize("padding,extra", [
