@@ -2107,10 +2107,7 @@ def max_cf_rows(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw_f
     uH, uW = np.uint64(H), np.uint64(W)
     z = x.itemsize
     span = min(W * z, _AHEAD)
-    most = 1  # the most real rows a window has
-    for od in range(OD):
-        for oh in range(OH):
-            most = max(most, (hd[od] - ld[od]) * (hh[oh] - lh[oh]))
+    most = max(1, (hd - ld).max() * (hh - lh).max())  # the most real rows a window has
     for job in prange(N * C * OD):
         n, c, od = _unravel3(job, C, OD)
         tmp = np.empty(W, x.dtype)
@@ -2198,7 +2195,8 @@ def max_cf_rows(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw_f
                     _pad_split(ev, ov, fill, W)
                     _hmax3_split(yr, u, v)
                     continue
-                if fused:  # (as _hpass_max's interior, NaN-blind: no tap is NaN)
+                if fused:  # _hpass_max's interior, NaN-blind, inline (a call per row measured
+                    # 20% slower on 3x3/1 NCHW)
                     if sw == 1:
                         _hfused_fast(yr[a:b], tmp[bw[a]:], 1, kw_full)
                     else:
@@ -2331,19 +2329,17 @@ def sum_cl_rows(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, c
                 kw_full, sw):
     """Channels-last mean/Lp for overlapping windows along W: the window's input rows are folded
     into one (W, C) float64 row once (two or three rows per pass), then each output sums its kw
-    row cells. For a mean with 2 or 3 taps at stride 1, the outputs whose windows lie inside the
-    row (one divisor) are one flat pass over (W, C); over two input rows that pass reads them
-    directly, and only the edge outputs' columns are folded."""
+    row cells. For a mean with 2 or 3 taps at stride 1 or 2, the outputs whose windows lie
+    inside the row (one divisor) are one flat pass over (W, C); over one input row, or two at
+    stride 1, that pass reads them directly, and only the edge outputs' columns are folded."""
     N, D, H, W, C = x.shape
     OD, OH, OW = y.shape[1], y.shape[2], y.shape[3]
     a, b = _interior(bw, lw, hw, kw_full)
-    flat_ok = mode == 0 and sw == 1 and dw == 1 and (kw_full == 2 or kw_full == 3) and b > a
-    # (the same at stride 2, from the folded row: avg 3x3/2 pad 1 NHWC (16, 112, 112, 64)
-    # 3.3 -> 2.4 ms)
-    flat2 = mode == 0 and sw == 2 and dw == 1 and (kw_full == 2 or kw_full == 3) and b > a
+    # (stride 2 as well: avg 3x3/2 pad 1 NHWC (16, 112, 112, 64) 3.3 -> 2.4 ms)
+    flat_ok = mode == 0 and (sw == 1 or sw == 2) and dw == 1 and (kw_full == 2 or kw_full == 3) \
+        and b > a
     for ow in range(a, b):
         flat_ok = flat_ok and cw[ow] == cw[a]
-        flat2 = flat2 and cw[ow] == cw[a]
     # the columns the edge outputs (those outside [a, b)) read, on each side
     left = 0
     right = W
@@ -2357,40 +2353,34 @@ def sum_cl_rows(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, c
         tmp = np.empty((W, C), np.float64)
         flat = tmp.reshape(W * C)
         f = cd[od] * ch[oh]
-        if (flat_ok or flat2) and nd * nh == 1 and not _is_half(x):
-            # one input row (1-D pooling): the interior straight from it, as below (no
-            # folded copy of a row that, in 1-D, is the whole sequence: NWC (16, 12544, 64)
-            # avg 3/1 same 10.6 -> 6.2 ms, 2/1 10.6 -> 4.9)
-            xr = x[n, i0, i1].reshape(W * C)[bw[a] * C:]
-            if flat_ok:
-                _mean_row1(y[n, od, oh].reshape(OW * C)[a * C:b * C], xr, C, kw_full, f * cw[a])
-            else:
-                _mean_stride2(y[n, od, oh].reshape(OW * C)[a * C:b * C], xr, C, kw_full,
-                              f * cw[a])
-            _fold_rows(flat, x, n, i0, i1, nd, nh, dd, dh, mode, p, 0, left * C)
-            _fold_rows(flat, x, n, i0, i1, nd, nh, dd, dh, mode, p, right * C, W * C)
-        elif flat_ok and nd * nh == 2 and not _is_half(x):
-            # two input rows: the interior straight from them (four or six conversions per
-            # output cost less than writing and reading a folded float64 row; not for float16,
-            # whose conversions cost twice as much), and only the edges' columns folded
+        yi = y[n, od, oh].reshape(OW * C)[a * C:b * C]  # the interior (flat_ok)
+        if flat_ok and not _is_half(x) and (nd * nh == 1 or (nd * nh == 2 and sw == 1)):
+            # one or two input rows: the interior straight from them (four or six conversions
+            # per output cost less than writing and reading a folded float64 row; not for
+            # float16, whose conversions cost twice as much; in 1-D, no folded copy of the
+            # whole sequence: NWC (16, 12544, 64) avg 3/1 same 10.6 -> 6.2 ms, 2/1 10.6 ->
+            # 4.9), and only the edges' columns folded
             o = bw[a] * C
-            j0, j1, _ = _second_tap(i0, i1, 0, nh, 1, dd, dh, 0)
-            _mean_rows(y[n, od, oh].reshape(OW * C)[a * C:b * C], x[n, i0, i1].reshape(W * C)[o:],
-                       x[n, j0, j1].reshape(W * C)[o:], C, kw_full, f * cw[a])
+            r0 = x[n, i0, i1].reshape(W * C)[o:]
+            if nd * nh == 2:
+                j0, j1, _ = _second_tap(i0, i1, 0, nh, 1, dd, dh, 0)
+                _mean_rows(yi, r0, x[n, j0, j1].reshape(W * C)[o:], C, kw_full, f * cw[a])
+            elif sw == 1:
+                _mean_row1(yi, r0, C, kw_full, f * cw[a])
+            else:
+                _mean_stride2(yi, r0, C, kw_full, f * cw[a])
             _fold_rows(flat, x, n, i0, i1, nd, nh, dd, dh, mode, p, 0, left * C)
             _fold_rows(flat, x, n, i0, i1, nd, nh, dd, dh, mode, p, right * C, W * C)
         else:
             _fold_rows(flat, x, n, i0, i1, nd, nh, dd, dh, mode, p, 0, W * C)
-            if flat_ok:
-                _mean_flat(y[n, od, oh].reshape(OW * C)[a * C:b * C], flat[bw[a] * C:], C,
-                           kw_full, f * cw[a], _next_row(x, job, OD, OH, bd, ld, hd, bh, lh,
-                                                         hh, dd, dh))
-            elif flat2:
-                _mean_stride2(y[n, od, oh].reshape(OW * C)[a * C:b * C], flat[bw[a] * C:], C,
-                              kw_full, f * cw[a])
+            if flat_ok and sw == 1:
+                _mean_flat(yi, flat[bw[a] * C:], C, kw_full, f * cw[a],
+                           _next_row(x, job, OD, OH, bd, ld, hd, bh, lh, hh, dd, dh))
+            elif flat_ok:
+                _mean_stride2(yi, flat[bw[a] * C:], C, kw_full, f * cw[a])
         acc = np.empty(C, np.float64)
         for ow in range(OW):
-            if (flat_ok or flat2) and a <= ow < b:
+            if flat_ok and a <= ow < b:
                 continue
             _zero(acc)
             for kw in range(lw[ow], hw[ow]):
