@@ -157,6 +157,15 @@ def _gt(v, b):  # the Python version (NUMBA_DISABLE_JIT)
     return v > b
 
 
+def _mkey(v):  # the Python version (NUMBA_DISABLE_JIT)
+    """What _gt compares for the tap v: v itself, or for float16 bits its float32 value (on CPUs
+    with float16 conversion instructions) or _hkey. A running maximum that carries its key
+    along converts each float16 tap once instead of at every comparison."""
+    if isinstance(v, np.uint16):
+        return _hkey(int(v))
+    return v
+
+
 def _isnan(v):  # the Python version (NUMBA_DISABLE_JIT)
     if isinstance(v, np.uint16):
         return (int(v) & 0x7FFF) > 0x7C00
@@ -353,6 +362,14 @@ if not _NOJIT:
     @overload(_gt)
     def _gt_ol(v, b):
         return _gt_half if _half_type(v) else _gt_num
+
+    @overload(_mkey)
+    def _mkey_ol(v):
+        if not _half_type(v):
+            return lambda v: v
+        if HARDWARE_HALF:
+            return lambda v: _h2f32_hw(v)
+        return lambda v: _hkey_nb(v)
 
     @overload(_isnan)
     def _isnan_ol(v):
@@ -1797,34 +1814,68 @@ def _hfold_max(yi, t0, sw, first):
 
 
 @nb.njit(inline="always")
-def _tile_max(yr, r0, r1, r2, r3, k):
-    """yr[j] = max over columns 2j, 2j + 1 of the running maximum of the first k (2-4) of rows
-    r0..r3: the folded-row path's comparisons, in its order, without the folded row. A NaN-blind
-    pass first (_fast); only rows with a NaN tap are redone with _up."""
+def _kup(m, km, v, kv):
+    """(running maximum, its _mkey) after the tap v of key kv: _fast with the keys carried."""
+    c = kv > km
+    return (v if c else m), (kv if c else km)
+
+
+@nb.njit(inline="always")
+def _knan(k):
+    """Whether a tap of _mkey k is NaN where _fast's comparison needs it redone: a float key
+    that is NaN (float16 through _hkey compares as _up does: never)."""
+    return k != k
+
+
+@nb.njit(inline="always")
+def _tile_max(yf, y0, m, xf, s0, s1, s2, s3, k):
+    """yf[y0 + j] = max over columns 2j, 2j + 1 of the running maximum of the first k (2-4) of
+    the rows that start at flat indices s0..s3 of xf, for j < m: the folded-row path's
+    comparisons, in its order, without the folded row. Flat unsigned indices, no view per row
+    (a view's reference counting cost about as much as a short uint8 row). A NaN-blind pass
+    first (_fast on keys taken once per tap: a float16 tap is converted once); only rows with
+    a NaN tap are redone with _up."""
+    u0, u1, u2, u3 = np.uint64(s0), np.uint64(s1), np.uint64(s2), np.uint64(s3)
+    d, one = np.uint64(y0), np.uint64(1)
     nan = False
     if k == 2:
-        for j in range(yr.shape[0]):
-            a0, a1, b0, b1 = r0[2 * j], r1[2 * j], r0[2 * j + 1], r1[2 * j + 1]
-            yr[j] = _fast(_fast(a0, a1), _fast(b0, b1))
-            nan |= _isnan(a0) | _isnan(a1) | _isnan(b0) | _isnan(b1)
+        for j in range(np.uint64(m)):
+            e = j + j
+            a0, a1, b0, b1 = xf[u0 + e], xf[u1 + e], xf[u0 + e + one], xf[u1 + e + one]
+            ka0, ka1, kb0, kb1 = _mkey(a0), _mkey(a1), _mkey(b0), _mkey(b1)
+            t, kt = _kup(a0, ka0, a1, ka1)
+            u, ku = _kup(b0, kb0, b1, kb1)
+            yf[d + j] = u if ku > kt else t
+            nan |= _knan(ka0) | _knan(ka1) | _knan(kb0) | _knan(kb1)
         if nan:
-            for j in range(yr.shape[0]):
-                t = _up(r0[2 * j], r1[2 * j])
-                u = _up(r0[2 * j + 1], r1[2 * j + 1])
-                yr[j] = _up(t, u)
+            for j in range(np.uint64(m)):
+                e = j + j
+                t = _up(xf[u0 + e], xf[u1 + e])
+                u = _up(xf[u0 + e + one], xf[u1 + e + one])
+                yf[d + j] = _up(t, u)
         return
-    for j in range(yr.shape[0]):
-        a0, a1, a2, a3 = r0[2 * j], r1[2 * j], r2[2 * j], r3[2 * j]
-        b0, b1, b2, b3 = r0[2 * j + 1], r1[2 * j + 1], r2[2 * j + 1], r3[2 * j + 1]
-        yr[j] = _fast(_fast(_fast(_fast(a0, a1), a2), a3), _fast(_fast(_fast(b0, b1), b2), b3))
-        nan |= _isnan(a0) | _isnan(a1) | _isnan(a2) | _isnan(a3) | _isnan(b0) | _isnan(b1) | \
-            _isnan(b2) | _isnan(b3)
+    for j in range(np.uint64(m)):
+        e = j + j
+        a0, a1, a2, a3 = xf[u0 + e], xf[u1 + e], xf[u2 + e], xf[u3 + e]
+        b0, b1, b2, b3 = xf[u0 + e + one], xf[u1 + e + one], xf[u2 + e + one], xf[u3 + e + one]
+        ka0, ka1, ka2, ka3 = _mkey(a0), _mkey(a1), _mkey(a2), _mkey(a3)
+        kb0, kb1, kb2, kb3 = _mkey(b0), _mkey(b1), _mkey(b2), _mkey(b3)
+        t, kt = _kup(a0, ka0, a1, ka1)
+        t, kt = _kup(t, kt, a2, ka2)
+        t, kt = _kup(t, kt, a3, ka3)
+        u, ku = _kup(b0, kb0, b1, kb1)
+        u, ku = _kup(u, ku, b2, kb2)
+        u, ku = _kup(u, ku, b3, kb3)
+        yf[d + j] = u if ku > kt else t
+        nan |= _knan(ka0) | _knan(ka1) | _knan(ka2) | _knan(ka3) | _knan(kb0) | _knan(kb1) | \
+            _knan(kb2) | _knan(kb3)
     if not nan:
         return
-    for j in range(yr.shape[0]):
-        t = _up(_up(_up(r0[2 * j], r1[2 * j]), r2[2 * j]), r3[2 * j])
-        u = _up(_up(_up(r0[2 * j + 1], r1[2 * j + 1]), r2[2 * j + 1]), r3[2 * j + 1])
-        yr[j] = _up(t, u)
+    for j in range(np.uint64(m)):
+        e = j + j
+        t = _up(_up(_up(xf[u0 + e], xf[u1 + e]), xf[u2 + e]), xf[u3 + e])
+        u = _up(_up(_up(xf[u0 + e + one], xf[u1 + e + one]), xf[u2 + e + one]), xf[u3 + e + one])
+        yf[d + j] = _up(t, u)
 
 
 @nb.njit(inline="always")
@@ -1840,43 +1891,42 @@ def _prefetch_rows(r0, r1, r2, r3, k):
         _prefetch_span(r3, _AHEAD)
 
 
-@nb.njit(inline="always")
-def _tile_rows(yc, xc, fill, i0, nd, dd, bh, lh, hh, dh, r0, r1):
-    """Output rows r0..r1 - 1 of a max_cf_tiles job (plane yc of the output, xc of the input;
-    nd planes from i0), each output straight from its input rows (the folded-row path's
-    comparisons, in its order, without the folded row)."""
-    OW = yc.shape[1]
-    tile_nh = -1  # the window height the rows' offsets below were worked out for
-    e0, f0, e1, f1, e2, f2, e3, f3 = 0, 0, 0, 0, 0, 0, 0, 0
-    for oh in range(r0, r1):
-        nh = hh[oh] - lh[oh]
-        if nd * nh == 0:
-            for ow in range(OW):
-                yc[oh, ow] = fill
-            continue
-        if nh != tile_nh:  # (d, h) offsets of the rows from the first; one row repeats
-            tile_nh = nh
-            e0, f0, _, e1, f1, _, e2, f2, _, e3, f3, _ = _coords4(0, 0, nh, 1, dd, dh, 0,
-                                                                 nd * nh, 0)
-        i1 = bh[oh] + lh[oh] * dh
-        r0, r1, r2, r3 = xc[i0 + e0, i1 + f0], xc[i0 + e1, i1 + f1], xc[i0 + e2, i1 + f2], \
-            xc[i0 + e3, i1 + f3]
-        _prefetch_rows(r0, r1, r2, r3, nd * nh)
-        _tile_max(yc[oh], r0, r1, r2, r3, max(nd * nh, 2))
-
-
 @nb.njit(**_OPTS)
 def max_cf_tiles(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw):
     """Max, channels-first, for windows two wide at stride 2 that tile every row from its start
     (2x2/2, 3x2/2, 2x2x2/2, 1-D 2/2) with at most four real rows each, in one plane or
-    several (the engine's ``_tiles``; the W tables and dw are then implied), by
-    :func:`_tile_rows`."""
+    several (the engine's ``_tiles``; the W tables and dw are then implied): each output row
+    straight from its input rows (:func:`_tile_max`)."""
     N, C, D, H, W = x.shape
-    OD, OH = y.shape[2], y.shape[3]
+    OD, OH, OW = y.shape[2], y.shape[3], y.shape[4]
+    xf = x.reshape(-1)
+    yf = y.reshape(-1)
+    ahead = min(W, _AHEAD // xf.itemsize)
     for job in prange(N * C * OD):
         n, c, od = _unravel3(job, C, OD)
-        _tile_rows(y[n, c, od], x[n, c], fill, bd[od] + ld[od] * dd, hd[od] - ld[od], dd, bh,
-                   lh, hh, dh, 0, OH)
+        base = (n * C + c) * D * H * W  # the plane's first cell in xf
+        nd = hd[od] - ld[od]
+        i0 = bd[od] + ld[od] * dd
+        tile_nh = -1  # the window height the rows' offsets below were worked out for
+        e0, f0, e1, f1, e2, f2, e3, f3 = 0, 0, 0, 0, 0, 0, 0, 0
+        for oh in range(OH):
+            nh = hh[oh] - lh[oh]
+            y0 = (job * OH + oh) * OW
+            if nd * nh == 0:
+                for ow in range(OW):
+                    yf[y0 + ow] = fill
+                continue
+            if nh != tile_nh:  # (d, h) offsets of the rows from the first; one row repeats
+                tile_nh = nh
+                e0, f0, _, e1, f1, _, e2, f2, _, e3, f3, _ = _coords4(0, 0, nh, 1, dd, dh, 0,
+                                                                     nd * nh, 0)
+            i1 = bh[oh] + lh[oh] * dh
+            s0 = base + ((i0 + e0) * H + i1 + f0) * W
+            s1 = base + ((i0 + e1) * H + i1 + f1) * W
+            s2 = base + ((i0 + e2) * H + i1 + f2) * W
+            s3 = base + ((i0 + e3) * H + i1 + f3) * W
+            _prefetch_taps(xf, s0, s1, s2, s3, nd * nh, ahead)
+            _tile_max(yf, y0, OW, xf, s0, s1, s2, s3, max(nd * nh, 2))
 
 
 @nb.njit(inline="always")
@@ -1889,33 +1939,39 @@ def _tile_out(v, mode, pow2, r, div):
 
 
 @nb.njit(inline="always")
-def _tile_sums(yr, r0, r1, r2, k, mode, pow2, div):
-    """yr[j] = the mean (mode 0, divided by div) or L2 norm (mode 2) of columns 2j, 2j + 1 of the
-    first k (0-3) of rows r0..r2: each column summed from +0 over the rows in order, then the
-    two columns added, rounded once (the order of sum_cf_rows's fold and pair, without its
-    folded row). Called with literal ``mode`` and ``pow2`` (a mean by a power of two:
-    multiplied by its exact reciprocal), so that each case compiles to loops of its own."""
+def _tile_sums(yf, y0, m, xf, s0, s1, s2, k, mode, pow2, div):
+    """yf[y0 + j] = the mean (mode 0, divided by div) or L2 norm (mode 2) of columns 2j, 2j + 1
+    of the first k (0-3) of the rows that start at flat indices s0..s2 of xf, for j < m: each
+    column summed from +0 over the rows in order, then the two columns added, rounded once (the
+    order of sum_cf_rows's fold and pair, without its folded row). Flat unsigned indices (no
+    view per row, as :func:`_tile_max`). Called with literal ``mode`` and ``pow2`` (a mean by
+    a power of two: multiplied by its exact reciprocal), so that each case compiles to loops
+    of its own."""
     r = 1.0 / div
-    m = yr.shape[0]
+    u0, u1, u2 = np.uint64(s0), np.uint64(s1), np.uint64(s2)
+    d, one = np.uint64(y0), np.uint64(1)
     if k == 0:  # windows wholly in the padding: the sum is +0
-        for j in range(m):
-            _put(yr, j, _tile_out(0.0 + 0.0, mode, pow2, r, div))
+        for j in range(np.uint64(m)):
+            _put(yf, d + j, _tile_out(0.0 + 0.0, mode, pow2, r, div))
     elif k == 1:
-        for j in range(m):
-            v = (0.0 + _term(_tof(r0[2 * j]), mode)) + (0.0 + _term(_tof(r0[2 * j + 1]), mode))
-            _put(yr, j, _tile_out(v, mode, pow2, r, div))
+        for j in range(np.uint64(m)):
+            e = j + j
+            v = (0.0 + _term(_tof(xf[u0 + e]), mode)) + (0.0 + _term(_tof(xf[u0 + e + one]), mode))
+            _put(yf, d + j, _tile_out(v, mode, pow2, r, div))
     elif k == 2:
-        for j in range(m):
-            v = ((0.0 + _term(_tof(r0[2 * j]), mode)) + _term(_tof(r1[2 * j]), mode)) + \
-                ((0.0 + _term(_tof(r0[2 * j + 1]), mode)) + _term(_tof(r1[2 * j + 1]), mode))
-            _put(yr, j, _tile_out(v, mode, pow2, r, div))
+        for j in range(np.uint64(m)):
+            e = j + j
+            v = ((0.0 + _term(_tof(xf[u0 + e]), mode)) + _term(_tof(xf[u1 + e]), mode)) + \
+                ((0.0 + _term(_tof(xf[u0 + e + one]), mode)) + _term(_tof(xf[u1 + e + one]), mode))
+            _put(yf, d + j, _tile_out(v, mode, pow2, r, div))
     else:
-        for j in range(m):
-            a = ((0.0 + _term(_tof(r0[2 * j]), mode)) + _term(_tof(r1[2 * j]), mode)) + \
-                _term(_tof(r2[2 * j]), mode)
-            b = ((0.0 + _term(_tof(r0[2 * j + 1]), mode)) + _term(_tof(r1[2 * j + 1]), mode)) + \
-                _term(_tof(r2[2 * j + 1]), mode)
-            _put(yr, j, _tile_out(a + b, mode, pow2, r, div))
+        for j in range(np.uint64(m)):
+            e = j + j
+            a = ((0.0 + _term(_tof(xf[u0 + e]), mode)) + _term(_tof(xf[u1 + e]), mode)) + \
+                _term(_tof(xf[u2 + e]), mode)
+            b = ((0.0 + _term(_tof(xf[u0 + e + one]), mode)) +
+                 _term(_tof(xf[u1 + e + one]), mode)) + _term(_tof(xf[u2 + e + one]), mode)
+            _put(yf, d + j, _tile_out(a + b, mode, pow2, r, div))
 
 
 @nb.njit(inline="always")
@@ -1945,10 +2001,9 @@ def sum_cf_tiles(x, y, mode, bd, ld, hd, bh, lh, hh, dd, dh, cd, ch, cw):
     OD, OH, OW = y.shape[2], y.shape[3], y.shape[4]
     xf = x.reshape(-1)
     yf = y.reshape(-1)
+    ahead = min(W, _AHEAD // xf.itemsize)
     for job in prange(N * C * OD):
         n, c, od = _unravel3(job, C, OD)
-        xc = x[n, c]
-        yc = y[n, c, od]
         base = (n * C + c) * D * H * W  # the plane's first cell in xf
         nd = hd[od] - ld[od]
         i0 = bd[od] + ld[od] * dd
@@ -1965,12 +2020,12 @@ def sum_cf_tiles(x, y, mode, bd, ld, hd, bh, lh, hh, dd, dh, cd, ch, cw):
             if nd * nh == 0:  # (no real row to read: any in-range one will do)
                 j0, j1 = 0, 0
             div = cd[od] * ch[oh] * cw[0]
+            s0 = base + ((j0 + e0) * H + j1 + f0) * W
+            s1 = base + ((j0 + e1) * H + j1 + f1) * W
+            s2 = base + ((j0 + e2) * H + j1 + f2) * W
+            s3 = base + ((j0 + e3) * H + j1 + f3) * W
+            y0 = (job * OH + oh) * OW
             if nd * nh == 4:
-                s0 = base + ((j0 + e0) * H + j1 + f0) * W
-                s1 = base + ((j0 + e1) * H + j1 + f1) * W
-                s2 = base + ((j0 + e2) * H + j1 + f2) * W
-                s3 = base + ((j0 + e3) * H + j1 + f3) * W
-                y0 = (job * OH + oh) * OW
                 _prefetch_taps(xf, s0, s1, s2, s3, 4, W)
                 if mode == 2:
                     _tile_sums4(yf, y0, OW, xf, s0, s1, s2, s3, 2, False, div, t)
@@ -1979,15 +2034,13 @@ def sum_cf_tiles(x, y, mode, bd, ld, hd, bh, lh, hh, dd, dh, cd, ch, cw):
                 else:
                     _tile_sums4(yf, y0, OW, xf, s0, s1, s2, s3, 0, False, div, t)
             else:
-                yr, r0 = yc[oh], xc[j0 + e0, j1 + f0]
-                r1, r2 = xc[j0 + e1, j1 + f1], xc[j0 + e2, j1 + f2]
-                _prefetch_rows(r0, r1, r2, r2, nd * nh)
+                _prefetch_taps(xf, s0, s1, s2, s2, nd * nh, ahead)
                 if mode == 2:
-                    _tile_sums(yr, r0, r1, r2, nd * nh, 2, False, div)
+                    _tile_sums(yf, y0, OW, xf, s0, s1, s2, nd * nh, 2, False, div)
                 elif math.frexp(div)[0] == 0.5:
-                    _tile_sums(yr, r0, r1, r2, nd * nh, 0, True, div)
+                    _tile_sums(yf, y0, OW, xf, s0, s1, s2, nd * nh, 0, True, div)
                 else:
-                    _tile_sums(yr, r0, r1, r2, nd * nh, 0, False, div)
+                    _tile_sums(yf, y0, OW, xf, s0, s1, s2, nd * nh, 0, False, div)
 
 @nb.njit(inline="always")
 def _vmax3(t, r0, r1, r2):
