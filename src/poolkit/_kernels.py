@@ -1719,6 +1719,26 @@ def _hfused_fast(yi, r, s, k):
         yi[j] = t
 
 
+@nb.njit(inline="always")
+def _hfused_nan(yf, y0, m, xf, s0, s, k):
+    """yf[y0 + j] = the running maximum of the k (2 or 3) taps xf[s0 + s*j], ... for j < m (a
+    literal stride s; flat unsigned indices), NaN-blind (_fast): True when a tap is NaN (the
+    outputs are then not the maxima: the caller redoes the row NaN-aware)."""
+    d, u, one, us = np.uint64(y0), np.uint64(s0), np.uint64(1), np.uint64(s)
+    nan = False
+    for j in range(np.uint64(m)):
+        e = u + us * j
+        a, b = xf[e], xf[e + one]
+        t = _fast(a, b)
+        nan |= _isnan(a) | _isnan(b)
+        if k == 3:
+            c = xf[e + one + one]
+            t = _fast(t, c)
+            nan |= _isnan(c)
+        yf[d + j] = t
+    return nan
+
+
 @nb.njit
 def _hpass_max(yr, row, buf, fill, bw, lw, hw, dw, kw_full, sw, a, b):
     """yr = the windows' maxima along one (folded) row: the interior [a, b) with a literal
@@ -2157,6 +2177,7 @@ def max_cf_rows(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw_f
     fused = dw == 1 and (kw_full == 2 or kw_full == 3) and (sw == 1 or sw == 2) and b > a
     c0 = bw[0] if OW > 0 else 0
     xf = x.reshape(-1)
+    yf = y.reshape(-1)
     uH, uW = np.uint64(H), np.uint64(W)
     z = x.itemsize
     span = min(W * z, _AHEAD)
@@ -2196,7 +2217,22 @@ def max_cf_rows(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw_f
             if nd * nh == 1:  # one input row (1-D pooling, or a window one row tall)
                 r0 = x[n, c, i0, i1]
                 _prefetch_span(r0, _AHEAD)
-                if three and not _vmax3_split(ev[1:], ov[1:], r0, r0, r0):
+                if fused:  # the interior in one NaN-blind pass (1-D (16, 64, 12544) 3/2 pad 1:
+                    # 2.6 -> 1.6 ms; it went through the split row)
+                    s0 = (((n * C + c) * D + i0) * H + i1) * W + bw[a]
+                    y0 = (job * OH + oh) * OW + a
+                    if sw == 1 and kw_full == 2:  # (literal strides and widths vectorise)
+                        nan = _hfused_nan(yf, y0, b - a, xf, s0, 1, 2)
+                    elif sw == 1:
+                        nan = _hfused_nan(yf, y0, b - a, xf, s0, 1, 3)
+                    elif kw_full == 2:
+                        nan = _hfused_nan(yf, y0, b - a, xf, s0, 2, 2)
+                    else:
+                        nan = _hfused_nan(yf, y0, b - a, xf, s0, 2, 3)
+                    if not nan:
+                        _max_edges(yr, r0, fill, bw, lw, hw, dw, a, b)
+                        continue
+                elif three and not _vmax3_split(ev[1:], ov[1:], r0, r0, r0):
                     _pad_split(ev, ov, fill, W)  # (3 wide at stride 2: as below, one row)
                     _hmax3_split(yr, u, v)
                     continue
