@@ -567,12 +567,12 @@ def test_many_row_max_channels_first(window: tuple, stride: Any, padding: Any,
     ((1, 1, 2), (2, 1, 2))])
 @pytest.mark.parametrize("padding", ["valid", "same", 1])
 @pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "uint8"])
-def test_one_row_max_channels_first(window: tuple, stride: Any, padding: Any,
-                                    dtype: str) -> None:
-    # channels-first windows of one input row, two or three wide at stride 1 or 2, take the
-    # interior of each output row in one NaN-blind pass that notes NaN taps; a row with a NaN
-    # tap is redone NaN-aware: NaN in some rows only, ties and +-0 maxima (the first of equal
-    # taps is kept), clipped windows at both ends
+@pytest.mark.parametrize("layout", ["channels_first", "channels_last"])
+def test_one_row_max(window: tuple, stride: Any, padding: Any, dtype: str, layout: str) -> None:
+    # windows of one input row, two or three wide at stride 1 or 2 (channels-first), three wide
+    # at stride 2 (channels-last), take the interior of each output row in one NaN-blind pass
+    # that notes NaN taps; a row with a NaN tap is redone NaN-aware: NaN in some rows only, ties
+    # and +-0 maxima (the first of equal taps is kept), clipped windows at both ends
     if padding == 1 and min(window) == 1:
         pytest.skip("padding must be smaller than the window")
     x = _tricky_row_input(len(window))
@@ -583,9 +583,15 @@ def test_one_row_max_channels_first(window: tuple, stride: Any, padding: Any,
         x[0, 1, ..., 6] = np.nan  # one NaN per input row of one plane, in the interior
         signs = np.random.default_rng(8).random(x[1].shape) < 0.5
         x[1] = np.where(x[1] >= 0, np.where(signs, -0.0, 0.0), x[1])
-    kw = dict(strides=stride, padding=padding, data_format="channels_first")
+    if layout == "channels_last":
+        x = np.ascontiguousarray(np.moveaxis(x, 1, -1))
+    kw = dict(strides=stride, padding=padding, data_format=layout)
     got = run_and_compare("max_pool", x, window, **kw)
-    np.testing.assert_array_equal(got.view(np.uint8), ref.max_pool(x, window, **kw).view(np.uint8))
+    want = ref.max_pool(x, window, **kw)
+    np.testing.assert_array_equal(np.ascontiguousarray(got).view(np.uint8),
+                                  np.ascontiguousarray(want).view(np.uint8))
+    if layout == "channels_last":
+        got = np.moveaxis(got, -1, 1)
     if dtype != "uint8":
         assert np.isnan(got[0]).any() and not np.isnan(got[0]).all()
         assert not np.isnan(got[1]).any() and (got[1] == 0).mean() > 0.3

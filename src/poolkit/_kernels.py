@@ -924,6 +924,10 @@ def max_cl(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw):
             s0, s1, s2, s3 = _row_starts4(n, rows, i0, i1, nh, dd, dh, D, H, W, C, bw[a])
             if not _max2w_rows(yf, (job * OW + a) * C, xf, s0, s1, s2, s3, rows, b - a, sw, C):
                 lo, hi = a, b
+        elif three and rows == 1:  # one input row (1-D 3/2): the interior as flat loops
+            s0, _, _, _ = _row_starts4(n, 1, i0, i1, nh, dd, dh, D, H, W, C, bw[a])
+            if not _hmax3(yf[(job * OW + a) * C:], xf, s0, b - a, C):
+                lo, hi = a, b
         if hi > lo:
             pass
         elif 1 <= taps <= 4 and b > a:
