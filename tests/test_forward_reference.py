@@ -562,6 +562,51 @@ def test_many_row_max_channels_first(window: tuple, stride: Any, padding: Any,
         assert not np.isnan(got[1]).any() and (got[1] == 0).mean() > 0.5
 
 
+@pytest.mark.parametrize("window,stride,dilation", [
+    ((3, 3), 2, 1), ((2, 2), 1, 1), ((3, 3), 1, 1), ((2, 3), (1, 2), 1), ((3, 2), (2, 1), 1),
+    ((3, 3), (1, 2), (2, 1)), ((2, 3), 2, (2, 1)), ((1, 3, 3), (1, 2, 2), 1)])
+@pytest.mark.parametrize("padding,ceil_mode", [
+    ("valid", False), ("same", False), (1, False), (((1, 0), (0, 1)), False), ("valid", True)])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "uint8", "int32"])
+def test_folded_rows_max_channels_first(window: tuple, stride: Any, dilation: Any, padding: Any,
+                                        ceil_mode: bool, dtype: str, monkeypatch) -> None:
+    # channels-first windows two or three wide at stride 1 or 2 over one to three rows of one
+    # plane (2-D 3x3/2 and the like) take their own kernel: the rows folded NaN-blind, the
+    # interior in one pass, the clipped ends inline; a row with a NaN tap is redone NaN-aware.
+    # NaN in interior columns, in the first and last columns only (taps of clipped windows
+    # alone), +-inf, ties and +-0; the results must match the reference and be bit for bit
+    # those of the general row kernel
+    rank = len(window)
+    x = _tricky_row_input(rank)
+    if rank == 3 and not isinstance(padding, str):  # no padding along the window's one plane
+        padding = ((0, 0), *(padding if isinstance(padding, tuple) else [(1, 1)] * 2))
+    if dtype in ("uint8", "int32"):
+        x = np.nan_to_num(x * 3).clip(0 if dtype == "uint8" else -50).astype(dtype)
+    else:
+        x = np.where(np.isnan(x), 0.25, x).astype(dtype)
+        x[0, 0, ..., 6] = np.nan  # interior taps of one plane's rows
+        x[0, 1, ..., 2:4, 0] = np.nan  # first column only, in some rows
+        x[1, 0, ..., 1, -1] = np.nan  # last column only, in one row
+        x[1, 1, ..., 3, 4:9] = np.inf
+        x[1, 1, ..., 0, :] = -np.inf
+    kw = dict(strides=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode,
+              data_format="channels_first")
+    calls = []
+    fold = _engine.K.max_cf_fold
+    monkeypatch.setattr(_engine.K, "max_cf_fold", lambda *a: calls.append(1) or fold(*a))
+    got = run_and_compare("max_pool", x, window, **kw)
+    sw = stride if isinstance(stride, int) else stride[-1]
+    # (float16 three wide at stride 2 is left to the general kernel, which is faster there)
+    assert bool(calls) != (dtype == "float16" and (window[-1], sw) == (3, 2))
+    monkeypatch.setattr(_engine, "_folds", lambda win: False)  # the general row kernel
+    calls.clear()
+    rows = pk.max_pool(x, window, **kw)
+    assert not calls
+    np.testing.assert_array_equal(got.view(np.uint8), rows.view(np.uint8))
+    if dtype not in ("uint8", "int32"):
+        assert np.isnan(got[0, 0]).any() and np.isnan(got[0, 1]).any()
+
+
 @pytest.mark.parametrize("window,stride", [
     ((2,), 1), ((3,), 1), ((2,), 2), ((3,), 2), ((1, 3), (1, 2)), ((1, 2), 1), ((1, 1, 3), 1),
     ((1, 1, 2), (2, 1, 2))])

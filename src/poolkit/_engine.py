@@ -146,6 +146,20 @@ def _tiles(win: Windows) -> bool:
 
 
 @_derived
+def _folds(win: Windows) -> bool:
+    """Whether the windows are two or three wide at stride 1 or 2 (dilation 1) along the last
+    dim and hold one plane and one to three rows of real taps each, two or three in some (2-D
+    pooling, not 1-D): the windows of ``max_cf_fold`` (see :mod:`poolkit._kernels`)."""
+    kw, sw = _row(win)
+    if not (kw in (2, 3) and sw in (1, 2) and win.tables3()[3][2] == 1):
+        return False
+    _, klo, khi, _ = win.tables3()
+    nd, nh, nw = (hi - lo for lo, hi in zip(klo, khi))
+    return bool(nd.size and nh.size and nw.size and nd.min() == nd.max() == 1
+                and nh.min() >= 1 and nh.max() in (2, 3) and nw.min() >= 1)
+
+
+@_derived
 def local_argmax(win: Windows, cl: bool, dtype: np.dtype) -> bool:
     """Whether a gradient's argmax can be kept as each window's tap number (uint8) instead of
     flat indices (int64): channels-last float input in windows that never overlap (their
@@ -277,6 +291,11 @@ def max_reduce(x: np.ndarray, win: Windows, cl: bool, want_idx: bool, local: boo
         elif _tiles(win):
             launch(K.max_cf_tiles, x.size, to5(xk, cl), to5(yk, cl), _fill(xk.dtype),
                    *_geom(win))
+        elif _folds(win) and (xk.dtype != np.uint16 or _row(win) != (3, 2)):
+            # (float16 three wide at stride 2 stays with max_cf_rows's row split by column
+            # parity: (16, 64, 112, 112) 3x3/2 pad 1 1.75 ms there, 2.0 here)
+            launch(K.max_cf_fold, x.size, to5(xk, cl), to5(yk, cl), _fill(xk.dtype),
+                   *_geom(win), *_row(win))
         else:
             launch(K.max_cf_rows, x.size, to5(xk, cl), to5(yk, cl), _fill(xk.dtype),
                    *_geom(win), *_row(win))

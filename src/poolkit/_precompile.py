@@ -130,7 +130,8 @@ def plan(dtypes: Sequence[str] = DTYPES) -> list[tuple[str, tuple]]:
 _COST = {"sum_cl": 36.0, "max_cl": 24.0, "sum_cl_rows": 34.0, "sum_cf_rows": 13.0,
          "max_cf_rows": 25.0, "sum_cf_tiles": 9.0, "argmax_cl": 7.0,
          "max_cf_tiles": 5.0, "global_sum_cl": 5.5, "global_sum_planes": 4.0,
-         "argmax_cf_rows": 3.5, "mean_bwd_cl": 3.0, "sum_cf_small": 6.5, "max_cf_small": 3.0}
+         "argmax_cf_rows": 3.5, "mean_bwd_cl": 3.0, "sum_cf_small": 6.5, "max_cf_small": 3.0,
+         "max_cf_fold": 14.0}
 
 
 def cost(key: str) -> float:
