@@ -2341,9 +2341,9 @@ def max_cf_fold(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw_f
     Per output row: the window's rows folded into one over flat offsets, then the interior
     windows in one pass with literal width and stride and the clipped ends inline, all NaN-blind
     (_fast) with NaN taps noted; a row with one is redone NaN-aware (_max_row_nan), with the
-    comparisons of max_cf_rows. max_cf_rows's own loop, which serves every window shape, ran
-    the same passes 20-30% slower ((16, 64, 112, 112) 3x3/2 pad 1: 1.5-1.65 -> 1.2-1.3 ms);
-    a loop this small keeps its per-row work (prefetches, offsets) unrolled and in registers."""
+    comparisons of max_cf_rows. The same passes inside max_cf_rows's own loop, which serves
+    every window shape, ran 10-20% slower; (16, 64, 112, 112) 3x3/2 pad 1, kernel alone:
+    1.5-1.65 ms in max_cf_rows (its parity-split row), 1.25-1.3 here."""
     N, C, D, H, W = x.shape
     OD, OH, OW = y.shape[2], y.shape[3], y.shape[4]
     a, b = _interior(bw, lw, hw, kw_full)
