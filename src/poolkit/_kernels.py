@@ -2336,7 +2336,8 @@ def _max_row_nan(x, yr, n, c, i0, i1, nh, dh, fill, bw, lw, hw, kw_full, sw, a, 
 def max_cf_fold(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw_full, sw):
     """Channels-first max over windows two or three wide (dilation 1) at stride 1 or 2 whose
     real rows, one to three of them, lie in one plane (2-D pooling: 3x3/2, the ResNet stem;
-    2x2/1; 3x3/1), every window with a real tap (the engine checks; see ``_fold_rows_ok``).
+    2x2/1; 3x3/1), every window with a real tap (the engine checks: ``_folds``; dw, always
+    1, is taken only to keep max_cf_rows's arguments).
 
     Per output row: the window's rows folded into one over flat offsets, then the interior
     windows in one pass with literal width and stride and the clipped ends inline, all NaN-blind
