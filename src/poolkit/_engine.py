@@ -151,9 +151,9 @@ def _folds(win: Windows) -> bool:
     dim and hold one plane and one to three rows of real taps each, two or three in some (2-D
     pooling, not 1-D): the windows of ``max_cf_fold`` (see :mod:`poolkit._kernels`)."""
     kw, sw = _row(win)
-    if not (kw in (2, 3) and sw in (1, 2) and win.tables3()[3][2] == 1):
+    _, klo, khi, dil = win.tables3()
+    if not (kw in (2, 3) and sw in (1, 2) and dil[2] == 1):
         return False
-    _, klo, khi, _ = win.tables3()
     nd, nh, nw = (hi - lo for lo, hi in zip(klo, khi))
     return bool(nd.size and nh.size and nw.size and nd.min() == nd.max() == 1
                 and nh.min() >= 1 and nh.max() in (2, 3) and nw.min() >= 1)

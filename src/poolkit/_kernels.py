@@ -1918,6 +1918,17 @@ def _prefetch_rows(r0, r1, r2, r3, k):
         _prefetch_span(r3, _AHEAD)
 
 
+@nb.njit(inline="always")
+def _tile_starts(base, j0, j1, rows, H, W):
+    """The flat offsets of the four rows (the last real one repeated) of a tile window whose
+    first real row is (j0, j1) in the planes from flat index ``base``; ``rows``: _coords4 of the
+    window from (0, 0), the rows' (d, h) offsets (worked out once per window height)."""
+    return (base + ((j0 + rows[0]) * H + j1 + rows[1]) * W,
+            base + ((j0 + rows[3]) * H + j1 + rows[4]) * W,
+            base + ((j0 + rows[6]) * H + j1 + rows[7]) * W,
+            base + ((j0 + rows[9]) * H + j1 + rows[10]) * W)
+
+
 @nb.njit(**_OPTS)
 def max_cf_tiles(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw):
     """Max, channels-first, for windows two wide at stride 2 that tile every row from its start
@@ -1935,7 +1946,7 @@ def max_cf_tiles(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw):
         nd = hd[od] - ld[od]
         i0 = bd[od] + ld[od] * dd
         tile_nh = -1  # the window height the rows' offsets below were worked out for
-        e0, f0, e1, f1, e2, f2, e3, f3 = 0, 0, 0, 0, 0, 0, 0, 0
+        rows = _coords4(0, 0, 1, 1, dd, dh, 0, 1, 0)
         for oh in range(OH):
             nh = hh[oh] - lh[oh]
             y0 = (job * OH + oh) * OW
@@ -1945,13 +1956,8 @@ def max_cf_tiles(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw):
                 continue
             if nh != tile_nh:  # (d, h) offsets of the rows from the first; one row repeats
                 tile_nh = nh
-                e0, f0, _, e1, f1, _, e2, f2, _, e3, f3, _ = _coords4(0, 0, nh, 1, dd, dh, 0,
-                                                                     nd * nh, 0)
-            i1 = bh[oh] + lh[oh] * dh
-            s0 = base + ((i0 + e0) * H + i1 + f0) * W
-            s1 = base + ((i0 + e1) * H + i1 + f1) * W
-            s2 = base + ((i0 + e2) * H + i1 + f2) * W
-            s3 = base + ((i0 + e3) * H + i1 + f3) * W
+                rows = _coords4(0, 0, nh, 1, dd, dh, 0, nd * nh, 0)
+            s0, s1, s2, s3 = _tile_starts(base, i0, bh[oh] + lh[oh] * dh, rows, H, W)
             _prefetch_taps(xf, s0, s1, s2, s3, nd * nh, ahead)
             _tile_max(yf, y0, OW, xf, s0, s1, s2, s3, max(nd * nh, 2))
 
@@ -2036,21 +2042,17 @@ def sum_cf_tiles(x, y, mode, bd, ld, hd, bh, lh, hh, dd, dh, cd, ch, cw):
         i0 = bd[od] + ld[od] * dd
         t = np.empty(W, np.float64)
         tile_nh = -1  # the window height the rows' offsets below were worked out for
-        e0, f0, e1, f1, e2, f2, e3, f3 = 0, 0, 0, 0, 0, 0, 0, 0
+        rows = _coords4(0, 0, 1, 1, dd, dh, 0, 1, 0)
         for oh in range(OH):
             nh = hh[oh] - lh[oh]
             if nh != tile_nh:  # (d, h) offsets of the rows from the first; one row repeats
                 tile_nh = nh
-                e0, f0, _, e1, f1, _, e2, f2, _, e3, f3, _ = _coords4(0, 0, max(nh, 1), 1, dd,
-                                                                     dh, 0, max(nd * nh, 1), 0)
+                rows = _coords4(0, 0, max(nh, 1), 1, dd, dh, 0, max(nd * nh, 1), 0)
             j0, j1 = i0, bh[oh] + lh[oh] * dh
             if nd * nh == 0:  # (no real row to read: any in-range one will do)
                 j0, j1 = 0, 0
             div = cd[od] * ch[oh] * cw[0]
-            s0 = base + ((j0 + e0) * H + j1 + f0) * W
-            s1 = base + ((j0 + e1) * H + j1 + f1) * W
-            s2 = base + ((j0 + e2) * H + j1 + f2) * W
-            s3 = base + ((j0 + e3) * H + j1 + f3) * W
+            s0, s1, s2, s3 = _tile_starts(base, j0, j1, rows, H, W)
             y0 = (job * OH + oh) * OW
             if nd * nh == 4:
                 _prefetch_taps(xf, s0, s1, s2, s3, 4, W)
