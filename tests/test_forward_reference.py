@@ -733,3 +733,103 @@ def test_many_small_planes(op: str, args: tuple, kw: dict, dtype: str) -> None:
         flat[::97] = -0.0
         flat[5::4001] = np.nan
     run_and_compare(op, x, *args, data_format="channels_first", **kw)
+
+
+def _window_sums(x: np.ndarray) -> np.ndarray:
+    """The float64 sums of the 3x3 windows inside each channels-first plane of ``x`` (exact
+    for the inputs below: nine values within a few binades)."""
+    v = np.lib.stride_tricks.sliding_window_view(x.astype(np.float64), (3, 3), axis=(2, 3))
+    return v.sum(axis=(-2, -1))
+
+
+def test_fused_division_matches_ieee_division() -> None:
+    # the kernels divide means' float64 sums by an integer divisor 3..2**28 (not a power of two)
+    # as fma(v, yh, v * yl), yh + yl a two-part reciprocal: it must be v / div, bit for bit,
+    # for float32 and float16 sums (zero or at least 2**-149), +-0, +-inf and NaN included; a
+    # plain reciprocal misses the division's last bit for a good share of these values
+    numba = pytest.importorskip("numba")
+    K = _engine.K
+
+    @numba.njit
+    def fused(v, div):
+        yh, yl = K._recips(div)
+        out = np.empty_like(v)
+        for i in range(v.shape[0]):
+            out[i] = K._div_by(v[i], div, yh, yl)
+        return out
+
+    rng = np.random.default_rng(3)
+    n = 200_000
+    f32 = rng.standard_normal((9, n)).astype(np.float32).astype(np.float64)
+    f16 = rng.standard_normal((9, n)).astype(np.float16).astype(np.float64)
+    values = [
+        f32.sum(axis=0), f16.sum(axis=0), f32[:4].sum(axis=0) * 2.0 ** -120,
+        rng.integers(-2**40, 2**40, n) * 2.0 ** rng.integers(-90, 90, n),
+        np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 2.0 ** -149, -(2.0 ** 127) * 9]),
+    ]
+    recip_misses = 0
+    for div in (3.0, 5.0, 6.0, 7.0, 9.0, 12.0, 25.0, 27.0, 49.0, 1023.0, 2.0 ** 28 - 1):
+        for v in values:
+            want = v / div
+            got = fused(v, div)
+            np.testing.assert_array_equal(got.view(np.int64), want.view(np.int64),
+                                          err_msg=f"div={div}")
+            recip_misses += int(np.count_nonzero(v * (1.0 / div) != want))
+    assert recip_misses > 100_000  # the data does tell a plain reciprocal from a division
+    y32, y64 = np.empty(1, np.float32), np.empty(1, np.float64)
+    assert [bool(K._fast_div(y32, d)) for d in (3.0, 9.0, 2.0 ** 28, 2.5, 2.0, 2.0 ** 28 + 1)] \
+        == [True, True, True, False, False, False]
+    assert not K._fast_div(y64, 9.0)  # float64 results (and integer inputs) divide
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16"])
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_means_by_nine_are_the_division(dtype: str, data_format: str) -> None:
+    # average 3x3/1 means reach the fused division in both layouts (the stride-1 row pass, by
+    # 9 inside and 6 and 4 at the edges without the padding, by 9 everywhere with it): the
+    # results must equal the reference's division of exact sums, value for value, and on
+    # normal data about one window in fifty has a sum whose ninth lies exactly on a rounding
+    # midpoint of the result's dtype (where the result is the midpoint rounded to even)
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((2, 5, 30, 41)).astype(dtype)
+    q = _window_sums(x) / 9.0
+    want_inner = q.astype(dtype)
+    a = want_inner.astype(np.float64)
+    up = np.nextafter(want_inner, np.array(np.inf, dtype)).astype(np.float64)
+    down = np.nextafter(want_inner, np.array(-np.inf, dtype)).astype(np.float64)
+    assert np.count_nonzero((q == (a + up) / 2) | (q == (a + down) / 2)) > 20
+    xin = np.ascontiguousarray(x.transpose(0, 2, 3, 1)) if data_format == "channels_last" else x
+    for padding, kw in (("same", {}), ("valid", {}), ("same", dict(count_include_pad=True))):
+        got = pk.avg_pool(xin, 3, 1, padding, data_format=data_format, **kw)
+        want = ref.avg_pool(xin, 3, 1, padding, data_format=data_format, **kw)
+        np.testing.assert_array_equal(got, want)
+        if data_format == "channels_last":
+            got = got.transpose(0, 3, 1, 2)
+        inner = got if padding == "valid" else got[:, :, 1:-1, 1:-1]
+        np.testing.assert_array_equal(inner, want_inner)
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_means_by_nine_near_float32_midpoints(data_format: str) -> None:
+    # windows whose sum v (exact in float64: three float32 parts of one 53-bit value, stacked in
+    # one column) puts v / 9 a unit or two of float64 away from a float32 rounding midpoint:
+    # the float32 result then depends on the quotient's last float64 bit, which a multiplied
+    # reciprocal misses for some of them; the results must be the reference's division's
+    rng = np.random.default_rng(2)
+    g = 20  # placements per side, four cells apart
+    a = ((rng.random(g * g) + 1) * 2.0 ** rng.integers(-5, 5, g * g)).astype(np.float32)
+    m = (a.astype(np.float64) + np.nextafter(a, np.float32(np.inf))) / 2  # float32 midpoints
+    v = 9 * m + rng.choice([-2, -1, 1, 2], g * g) * np.spacing(9 * m)
+    hi = v.astype(np.float32)
+    mid = (v - hi).astype(np.float32)
+    lo = (v - hi - mid).astype(np.float32)
+    x = np.zeros((1, 1, 4 * g + 2, 4 * g + 2), np.float32)
+    for i, parts in enumerate(zip(hi, mid, lo)):
+        r, c = 1 + 4 * (i // g), 1 + 4 * (i % g)
+        x[0, 0, r:r + 3, c + 1] = parts
+    assert np.count_nonzero((v * (1.0 / 9.0)).astype(np.float32) != (v / 9.0).astype(np.float32))
+    xin = np.ascontiguousarray(x.transpose(0, 2, 3, 1)) if data_format == "channels_last" else x
+    got = pk.avg_pool(xin, 3, 1, "same", data_format=data_format)
+    np.testing.assert_array_equal(got, ref.avg_pool(xin, 3, 1, "same", data_format=data_format))
+    got = got.transpose(0, 3, 1, 2) if data_format == "channels_last" else got
+    np.testing.assert_array_equal(got[0, 0, 2::4, 2::4].reshape(-1), (v / 9.0).astype(np.float32))
