@@ -151,10 +151,11 @@ def main(argv: list[str] | None = None) -> int:
 
     records = []
     bad = 0
+    pause, warm = (0.0, 0.0) if quick else (0.05, 0.01)  # before each block of timed calls
     for i, row in enumerate(rows, 1):
         rec = harness.measure_row(row, peers, quick=quick, repeat=repeat, cell_budget=budget,
                                   bandwidth=bw["bandwidth"], registry=registry, log=log,
-                                  pause=0.0 if quick else 0.05)
+                                  pause=pause, warm=warm)
         harness.summarize(rec)
         records.append(rec)
         if not quick and i % 8 == 0:  # the machine may be shared: keep the best copy bandwidth seen
@@ -203,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     cmd = "python -m benchmarks " + " ".join(shlex.quote(a) for a in argv)
     data = {
         "command": cmd.strip(), "quick": quick, "repeat": repeat, "budget_s": budget,
+        "pause_s": pause, "warm_s": warm,
         "machine": machine, "copy_bandwidth": bw, "gpu_copy_bandwidth": gpu_bw, "load_before": _fmt_load(load_before),
         "load_after": _fmt_load(harness.load_average()), "registry_note": registry_note,
         "peers": [p.name for p in peers], "peer_labels": {p.name: p.label for p in peers},

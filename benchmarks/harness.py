@@ -221,9 +221,17 @@ def reference_check(row: Row, registry: Any, seed: int = 1) -> tuple[str, str]:
         return "error", _short(exc)
 
 
+def _warm_up(prep: Prepared, seconds: float) -> None:
+    """Discarded calls of ``prep`` for at least ``seconds`` (at least one call)."""
+    end = time.perf_counter() + seconds
+    prep.run()
+    while time.perf_counter() < end:
+        prep.run()
+
+
 def measure_row(row: Row, peers: list[Peer], *, quick: bool, repeat: int, cell_budget: float,
                 bandwidth: float, registry: Any, log: Callable[[str], None] = print,
-                pause: float = 0.05) -> dict:
+                pause: float = 0.05, warm: float = 0.01) -> dict:
     """Check agreement, warm up and time every peer on ``row``; returns the row's record."""
     rec: dict[str, Any] = {
         "id": row.id, "title": row.title, "op": row.op, "layout": row.layout, "dtype": row.dtype,
@@ -295,8 +303,12 @@ def measure_row(row: Row, peers: list[Peer], *, quick: bool, repeat: int, cell_b
     outputs.clear()
 
     # --- timing. Peers run in blocks of back-to-back calls, the blocks interleaved over a few
-    # rounds (background noise is then shared out), with a pause before each block and its
-    # first call discarded: thread pools of the previous peer (OpenMP spin-waits) park first.
+    # rounds (background noise is then shared out), with a pause before each block, so that
+    # thread pools of the previous peer (OpenMP spin-waits) park first, and then discarded
+    # calls for ``warm`` seconds: after a pause the machine takes milliseconds to wake the
+    # peer's own pool (on a 2-core VM, a trivial parallel Numba or PyTorch call took 3-5 ms
+    # after 50 ms of sleep, and the next one still 0.4-4 ms), which one discarded call did not
+    # absorb.
     est = {}
     for name, prep in prepared.items():
         t0 = time.perf_counter()
@@ -317,7 +329,7 @@ def measure_row(row: Row, peers: list[Peer], *, quick: bool, repeat: int, cell_b
                     continue
                 if not slow[name]:
                     time.sleep(pause)
-                    prep.run()
+                    _warm_up(prep, warm)
                 for _ in range(min(block, counts[name] - r * block)):
                     t0 = time.perf_counter()
                     res = prep.run()

@@ -76,7 +76,10 @@ def markdown(data: dict) -> str:
         " (anything well above 0 means other work shared the cores: treat ratios within ~20% as noise)",
         f"- Mode: {'quick (toy shapes: timings meaningless, checks only)' if data['quick'] else 'full'};"
         f" up to {data['repeat']} timed runs per cell (at least 3; fewer for slow cells) after warm-up,"
-        f" in blocks interleaved across peers, median shown;"
+        f" in blocks interleaved across peers"
+        + (f", each after a {data['pause_s'] * 1e3:.0f} ms pause and {data['warm_s'] * 1e3:.0f} ms of"
+           " discarded calls" if data.get("warm_s") else "")
+        + "; median shown;"
         f" total {data['elapsed_s']:.0f} s",
     ]
     gbw = data.get("gpu_copy_bandwidth")
