@@ -178,10 +178,10 @@ def test_means_just_off_a_midpoint_round_to_the_nearer_side(data_format, side):
 
 
 def test_two_by_two_means_where_float32_sums_would_round():
-    """Channels-last 2x2 means of float16 sum through float32 where every partial sum is exact
-    there, and in float64 elsewhere. Windows of values far apart in magnitude, whose float32 sum
-    rounds to a different float16 mean, sit among ordinary windows in every row; the means must
-    still be the correctly rounded ones."""
+    """Channels-last 2x2 and 1x4 means of float16 sum through float32 where every partial sum
+    is exact there, and in float64 elsewhere. Windows of values far apart in magnitude, whose
+    float32 sum rounds to a different float16 mean, sit among ordinary windows in every row, and
+    one at a time in an output position; the means must still be the correctly rounded ones."""
     def mean(v, dtype):  # the windows' (rows') mean, summed from +0 in order in `dtype`
         f = v.astype(dtype)
         return ((((dtype(0) + f[:, 0]) + f[:, 1]) + f[:, 2]) + f[:, 3]) * dtype(0.25)
@@ -196,13 +196,32 @@ def test_two_by_two_means_where_float32_sums_would_round():
     base = np.array([1025, 2.0 ** -4 + 2.0 ** -14, -1025, 0])
     near = np.array([base * s * 2.0 ** k for k in range(-8, 5) for s in (1, -1)], np.float16)
     assert (_bits(mean(near, np.float32)) != _bits(mean(near, np.float64))).all()
-    hard = np.concatenate([hard, np.repeat(near, 20, axis=0)])
+    # and windows with one rounding, in the first, second or third addition: with t = 2**-14,
+    # 1024 + t and 1024.5 + t tie to 1024 and 1024.5 in float32, and the float32 mean 256.125 is
+    # a float16 midpoint (a tie, to even: 256, where the exact mean rounds up to 256.25)
+    t = 2.0 ** -14
+    bases = np.array([[1024, t, 0.5, 0], [1024, 0.5, t, 0], [1024, 0.5, 0, t]])
+    last = np.array([b * s * 2.0 ** k for b in bases for k in range(-8, 5) for s in (1, -1)],
+                    np.float16)
+    assert (_bits(mean(last, np.float32)) != _bits(mean(last, np.float64))).all()
+    hard = np.concatenate([hard, np.repeat(near, 20, axis=0), np.repeat(last, 20, axis=0)])
     easy = rng.standard_normal((len(hard) * 7, 4)).astype(np.float16)
     w = np.concatenate([hard, easy])[rng.permutation(len(hard) * 8)]  # (8k, 4)
     w = w[: len(w) // 48 * 48].reshape(-1, 48, 4)  # windows, channels, taps
-    x = np.empty((1, 2, 2 * len(w), 48), np.float16)  # each window's taps: two rows, two columns
-    x[0, 0, 0::2], x[0, 0, 1::2], x[0, 1, 0::2], x[0, 1, 1::2] = np.moveaxis(w, 2, 0)
-    x64 = x.astype(np.float64)
-    want = (((0.0 + x64[:, 0, 0::2]) + x64[:, 0, 1::2]) + x64[:, 1, 0::2]) + x64[:, 1, 1::2]
-    got = pk.avg_pool(x, 2, 2, data_format="channels_last")
-    np.testing.assert_array_equal(got[:, 0].view(np.uint16), _bits(want * 0.25))
+    # and one hard window at a time among 47 ordinary ones (one output position's channels), so
+    # that no other channel's failed check sends the position to float64 in its place
+    one = rng.standard_normal((3 * len(near) + 3 * len(last), 48, 4)).astype(np.float16)
+    pick = np.concatenate([near, near, near, last, last, last])
+    one[np.arange(len(one)), rng.integers(0, 48, len(one))] = pick
+    for w in (w, one):
+        w64 = w.astype(np.float64)
+        want = _bits(((((0.0 + w64[..., 0]) + w64[..., 1]) + w64[..., 2]) + w64[..., 3]) * 0.25)
+        # each window's taps in two rows and two columns (the two-column pass)
+        x = np.empty((1, 2, 2 * len(w), 48), np.float16)
+        x[0, 0, 0::2], x[0, 0, 1::2], x[0, 1, 0::2], x[0, 1, 1::2] = np.moveaxis(w, 2, 0)
+        got = pk.avg_pool(x, 2, 2, data_format="channels_last")
+        np.testing.assert_array_equal(got[0, 0].view(np.uint16), want)
+        # one row high and four columns wide (the four-tap pass): the taps side by side along W
+        x = np.moveaxis(w, 2, 1).reshape(1, 1, -1, 48)
+        got = pk.avg_pool(x, (1, 4), (1, 4), data_format="channels_last")
+        np.testing.assert_array_equal(got[0, 0].view(np.uint16), want)
