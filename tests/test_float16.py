@@ -198,9 +198,11 @@ def test_two_by_two_means_where_float32_sums_would_round():
     assert (_bits(mean(near, np.float32)) != _bits(mean(near, np.float64))).all()
     # and windows with one rounding, in the first, second or third addition: with t = 2**-14,
     # 1024 + t and 1024.5 + t tie to 1024 and 1024.5 in float32, and the float32 mean 256.125 is
-    # a float16 midpoint (a tie, to even: 256, where the exact mean rounds up to 256.25)
-    t = 2.0 ** -14
-    bases = np.array([[1024, t, 0.5, 0], [1024, 0.5, t, 0], [1024, 0.5, 0, t]])
+    # a float16 midpoint (a tie, to even: 256, where the exact mean rounds up to 256.25); with
+    # u = 2**-16, so small that 1024 - u rounds to 1024 as well, on either side of the addition
+    t, u = 2.0 ** -14, 2.0 ** -16
+    bases = np.array([[1024, t, 0.5, 0], [1024, 0.5, t, 0], [1024, 0.5, 0, t],
+                      [u, 1024, 0.5, 0], [1024, u, 0.5, 0], [1024, 0.5, u, 0], [1024, 0.5, 0, u]])
     last = np.array([b * s * 2.0 ** k for b in bases for k in range(-8, 5) for s in (1, -1)],
                     np.float16)
     assert (_bits(mean(last, np.float32)) != _bits(mean(last, np.float64))).all()

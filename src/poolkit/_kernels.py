@@ -406,32 +406,35 @@ if not _NOJIT:
         return lambda a: half
 
     @nb.njit(inline="always")
-    def _two_sum(u, v):
-        """u + v in float32 and the exact error of that rounding (Knuth's TwoSum: zero when
-        the sum is exact; NaN once an operand or the sum is infinite or NaN)."""
+    def _add_rounds(u, v):
+        """s = u + v in float32, and whether that addition rounded: it did not exactly when
+        s - u == v and s - v == u as computed (then both differences are exact). When it did,
+        the operand of the larger magnitude, say u, gives s - u exactly (Dekker's Fast2Sum
+        lemma), which is then not v. True as well when an operand or the sum is infinite or
+        NaN (a difference is NaN, or inf against a finite operand)."""
         s = u + v
-        t = s - u
-        return s, (u - (s - t)) + (v - t)
+        return s, ((s - u) != v) | ((s - v) != u)
 
-    # Four float16 values summed in float32, each addition checked with _two_sum: when no
-    # error is nonzero every partial sum was exact, so the float32 sum is the float64 one (the
-    # exact sum), as is its product by a power of two r (no underflow for 2**-100 <= r <= 1: a
-    # nonzero sum is at least 2**-24), and one rounding to float16 gives what the float64 path
-    # gives. Values many binades apart can make a partial sum round (see test_float16); inf and
-    # NaN give NaN errors and fail the check too; the caller then redoes the lanes in float64.
-    # (An earlier test on the exponent fields, max - min <= 11 binades, costs as many
-    # instructions, but fails on six times as many standard-normal windows: 0.15% against 0.023%.)
+    # Four float16 values summed in float32, each addition checked with _add_rounds: when none
+    # rounded, the float32 sum is the float64 one (the exact sum), as is its product by a power
+    # of two r (no underflow for 2**-100 <= r <= 1: a nonzero sum is at least 2**-24), and one
+    # rounding to float16 gives what the float64 path gives. Values many binades apart can make
+    # an addition round (see test_float16), and inf and NaN fail the check too; the caller
+    # then redoes the lanes in float64. (An earlier test on the exponent fields, max - min <=
+    # 11 binades, fails on six times as many standard-normal windows: 0.15% against 0.023%;
+    # Knuth's TwoSum, whose error is zero exactly when the sum is exact, gives the same answer
+    # with more instructions per addition: 10% slower in cache.)
 
     def _half_mean4_hw(yv, x0, x1, x2, x3, r):
         r32 = np.float32(r)
         z = np.float32(0.0)
         bad = False
         for i in range(yv.shape[0]):
-            s1, e1 = _two_sum(z + _h2f32_hw(x0[i]), _h2f32_hw(x1[i]))
-            s2, e2 = _two_sum(s1, _h2f32_hw(x2[i]))
-            s3, e3 = _two_sum(s2, _h2f32_hw(x3[i]))
+            s1, e1 = _add_rounds(z + _h2f32_hw(x0[i]), _h2f32_hw(x1[i]))
+            s2, e2 = _add_rounds(s1, _h2f32_hw(x2[i]))
+            s3, e3 = _add_rounds(s2, _h2f32_hw(x3[i]))
             yv[i] = _f322h_hw(s3 * r32)
-            bad |= (e1 != z) | (e2 != z) | (e3 != z)
+            bad |= e1 | e2 | e3
         return not bad
 
     def _half_mean2w_hw(yf, d, xf, a0, a1, C, r):
@@ -440,11 +443,11 @@ if not _NOJIT:
         z = np.float32(0.0)
         bad = False
         for c in range(C):
-            s1, e1 = _two_sum(z + _h2f32_hw(xf[a0 + c]), _h2f32_hw(xf[a0 + C + c]))
-            s2, e2 = _two_sum(s1, _h2f32_hw(xf[a1 + c]))
-            s3, e3 = _two_sum(s2, _h2f32_hw(xf[a1 + C + c]))
+            s1, e1 = _add_rounds(z + _h2f32_hw(xf[a0 + c]), _h2f32_hw(xf[a0 + C + c]))
+            s2, e2 = _add_rounds(s1, _h2f32_hw(xf[a1 + c]))
+            s3, e3 = _add_rounds(s2, _h2f32_hw(xf[a1 + C + c]))
             yf[d + c] = _f322h_hw(s3 * r32)
-            bad |= (e1 != z) | (e2 != z) | (e3 != z)
+            bad |= e1 | e2 | e3
         return not bad
 
     @overload(_half_mean2w, inline="always")
