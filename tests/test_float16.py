@@ -227,3 +227,57 @@ def test_two_by_two_means_where_float32_sums_would_round():
         x = np.moveaxis(w, 2, 1).reshape(1, 1, -1, 48)
         got = pk.avg_pool(x, (1, 4), (1, 4), data_format="channels_last")
         np.testing.assert_array_equal(got[0, 0].view(np.uint16), want)
+
+
+def test_channels_first_two_by_two_means_where_float32_sums_would_round():
+    """Channels-first 2x2/2 means of float16 (each row of windows read from two whole input
+    rows) are the float64 sum rounded once, also for windows whose float32 sum rounds the mean
+    the wrong way: 12 binades wide, the narrowest span that can (so a float32 route gated on
+    the rows' span must stop at 11), wider ones, 11 binades wide (float32 is exact there),
+    subnormals, inf and NaN, sums of negative zeros, and one hard window among ordinary ones."""
+    def mean(v, dtype):  # each window's mean, summed from +0 in the order of the taps
+        f = v.astype(dtype)
+        return ((((dtype(0) + f[:, 0]) + f[:, 1]) + f[:, 2]) + f[:, 3]) * dtype(0.25)
+
+    def span(v):  # binades between the largest and smallest nonzero magnitudes' exponent fields
+        e = np.maximum((_bits(v) & 0x7FFF) >> 10, 1).astype(np.int64)
+        nz = v != 0
+        return np.where(nz, e, 0).max(axis=1) - np.where(nz, e, 99).min(axis=1)
+
+    rng = np.random.default_rng(12)
+    # 12 binades, the narrowest span that can round: 2047 + 2047 + 3.75 + (0.25 + 2**-12) is
+    # 4098 + 2**-12, a tie in float32 (to 4098), whose mean 1024.5 is a float16 tie (to 1024);
+    # the exact mean rounds up to 1025
+    base = np.array([2047, 2047, 3.75, 0.25 + 2.0 ** -12])
+    at12 = np.array([rng.permutation(base) * sg * 2.0 ** k for k in range(-8, 6)
+                     for sg in (1, -1)], np.float16)
+    v = (rng.standard_normal((400_000, 4)) *
+         2.0 ** rng.integers(-20, 12, (400_000, 4))).astype(np.float16)
+    wrong = _bits(mean(v, np.float32)) != _bits(mean(v, np.float64))
+    s = span(v)
+    wide = v[wrong][:200]
+    assert (span(at12) == 12).all()
+    assert (_bits(mean(at12, np.float32)) != _bits(mean(at12, np.float64))).all()
+    assert len(wide) == 200 and not (wrong & (s <= 11)).any()  # (the bound, on these windows)
+    at11 = v[s == 11][:200]
+    assert len(at11) == 200
+    sub = np.array([[2.0 ** -24, 3 * 2.0 ** -24, 2.0 ** -14 - 2.0 ** -24, 2.0 ** -13],
+                    [-(2.0 ** -24), 2.0 ** -3, 0, 2.0 ** -14]], np.float16)
+    special = np.array([[np.inf, 2.0 ** 10, 2.0 ** 12, 3], [-np.inf, np.inf, 2.0 ** 14, 2.0 ** 13],
+                        [np.nan, 2.0 ** 13, 2.0 ** 12, 2.0 ** 14], [-0.0, -0.0, -0.0, -0.0]],
+                       np.float16)
+    rows = [np.repeat(w[None], 56, axis=0) for w in (*at12, *wide, *at11, *sub, *special)]
+    for w in at12:  # and one hard window among 55 ordinary ones
+        row = rng.standard_normal((56, 4)).astype(np.float16)
+        row[rng.integers(56)] = w
+        rows.append(row)
+    w = np.stack(rows)  # (planes, 56 windows, 4 taps)
+    x = np.empty((1, len(w), 2, 112), np.float16)  # each plane one row of windows
+    x[0, :, 0, 0::2], x[0, :, 1, 0::2], x[0, :, 0, 1::2], x[0, :, 1, 1::2] = np.moveaxis(w, 2, 0)
+    w64 = w.astype(np.float64)
+    with np.errstate(invalid="ignore"):  # (inf - inf)
+        want = ((((0.0 + w64[..., 0]) + w64[..., 1]) + w64[..., 2]) + w64[..., 3]) * 0.25
+    got = pk.avg_pool(x, 2, 2, data_format="channels_first")
+    np.testing.assert_array_equal(got[0, :, 0], want.astype(np.float16))
+    num = ~np.isnan(want)  # (and +0 where the sum from +0 is zero, not -0)
+    np.testing.assert_array_equal(np.signbit(got[0, :, 0])[num], np.signbit(want)[num])
