@@ -177,25 +177,28 @@ def test_means_just_off_a_midpoint_round_to_the_nearer_side(data_format, side):
                 assert y.view(np.uint16).item() == _bits(v / div).item(), (v, div)
 
 
+def _mean4(v, dtype):
+    """Each window's mean of its four taps (the last axis), summed from +0 in that order and
+    scaled by 1/4, all in `dtype`."""
+    f = v.astype(dtype)
+    return ((((dtype(0) + f[..., 0]) + f[..., 1]) + f[..., 2]) + f[..., 3]) * dtype(0.25)
+
+
 def test_two_by_two_means_where_float32_sums_would_round():
     """Channels-last 2x2 and 1x4 means of float16 sum through float32 where every partial sum
     is exact there, and in float64 elsewhere. Windows of values far apart in magnitude, whose
     float32 sum rounds to a different float16 mean, sit among ordinary windows in every row, and
     one at a time in an output position; the means must still be the correctly rounded ones."""
-    def mean(v, dtype):  # the windows' (rows') mean, summed from +0 in order in `dtype`
-        f = v.astype(dtype)
-        return ((((dtype(0) + f[:, 0]) + f[:, 1]) + f[:, 2]) + f[:, 3]) * dtype(0.25)
-
     rng = np.random.default_rng(11)
     n = 400_000
     v = (rng.standard_normal((n, 4)) * 2.0 ** rng.integers(-20, 12, (n, 4))).astype(np.float16)
-    hard = v[_bits(mean(v, np.float32)) != _bits(mean(v, np.float64))]
+    hard = v[_bits(_mean4(v, np.float32)) != _bits(_mean4(v, np.float64))]
     assert len(hard) > 100
     # and windows only 14 binades apart: 1025 + (2**-4 + 2**-14) rounds to 1025 + 2**-4 in
     # float32 (a tie, to even), so after - 1025 the float32 mean misses 2**-16 of 2**-6 + 2**-16
     base = np.array([1025, 2.0 ** -4 + 2.0 ** -14, -1025, 0])
     near = np.array([base * s * 2.0 ** k for k in range(-8, 5) for s in (1, -1)], np.float16)
-    assert (_bits(mean(near, np.float32)) != _bits(mean(near, np.float64))).all()
+    assert (_bits(_mean4(near, np.float32)) != _bits(_mean4(near, np.float64))).all()
     # and windows with one rounding, in the first, second or third addition: with t = 2**-14,
     # 1024 + t and 1024.5 + t tie to 1024 and 1024.5 in float32, and the float32 mean 256.125 is
     # a float16 midpoint (a tie, to even: 256, where the exact mean rounds up to 256.25); with
@@ -205,7 +208,7 @@ def test_two_by_two_means_where_float32_sums_would_round():
                       [u, 1024, 0.5, 0], [1024, u, 0.5, 0], [1024, 0.5, u, 0], [1024, 0.5, 0, u]])
     last = np.array([b * s * 2.0 ** k for b in bases for k in range(-8, 5) for s in (1, -1)],
                     np.float16)
-    assert (_bits(mean(last, np.float32)) != _bits(mean(last, np.float64))).all()
+    assert (_bits(_mean4(last, np.float32)) != _bits(_mean4(last, np.float64))).all()
     hard = np.concatenate([hard, np.repeat(near, 20, axis=0), np.repeat(last, 20, axis=0)])
     easy = rng.standard_normal((len(hard) * 7, 4)).astype(np.float16)
     w = np.concatenate([hard, easy])[rng.permutation(len(hard) * 8)]  # (8k, 4)
@@ -216,8 +219,7 @@ def test_two_by_two_means_where_float32_sums_would_round():
     pick = np.concatenate([near, near, near, last, last, last])
     one[np.arange(len(one)), rng.integers(0, 48, len(one))] = pick
     for w in (w, one):
-        w64 = w.astype(np.float64)
-        want = _bits(((((0.0 + w64[..., 0]) + w64[..., 1]) + w64[..., 2]) + w64[..., 3]) * 0.25)
+        want = _bits(_mean4(w, np.float64))
         # each window's taps in two rows and two columns (the two-column pass)
         x = np.empty((1, 2, 2 * len(w), 48), np.float16)
         x[0, 0, 0::2], x[0, 0, 1::2], x[0, 1, 0::2], x[0, 1, 1::2] = np.moveaxis(w, 2, 0)
@@ -235,10 +237,6 @@ def test_channels_first_two_by_two_means_where_float32_sums_would_round():
     the wrong way: 12 binades wide, the narrowest span that can (so a float32 route gated on
     the rows' span must stop at 11), wider ones, 11 binades wide (float32 is exact there),
     subnormals, inf and NaN, sums of negative zeros, and one hard window among ordinary ones."""
-    def mean(v, dtype):  # each window's mean, summed from +0 in the order of the taps
-        f = v.astype(dtype)
-        return ((((dtype(0) + f[:, 0]) + f[:, 1]) + f[:, 2]) + f[:, 3]) * dtype(0.25)
-
     def span(v):  # binades between the largest and smallest nonzero magnitudes' exponent fields
         e = np.maximum((_bits(v) & 0x7FFF) >> 10, 1).astype(np.int64)
         nz = v != 0
@@ -253,11 +251,11 @@ def test_channels_first_two_by_two_means_where_float32_sums_would_round():
                      for sg in (1, -1)], np.float16)
     v = (rng.standard_normal((400_000, 4)) *
          2.0 ** rng.integers(-20, 12, (400_000, 4))).astype(np.float16)
-    wrong = _bits(mean(v, np.float32)) != _bits(mean(v, np.float64))
+    wrong = _bits(_mean4(v, np.float32)) != _bits(_mean4(v, np.float64))
     s = span(v)
     wide = v[wrong][:200]
     assert (span(at12) == 12).all()
-    assert (_bits(mean(at12, np.float32)) != _bits(mean(at12, np.float64))).all()
+    assert (_bits(_mean4(at12, np.float32)) != _bits(_mean4(at12, np.float64))).all()
     assert len(wide) == 200 and not (wrong & (s <= 11)).any()  # (the bound, on these windows)
     at11 = v[s == 11][:200]
     assert len(at11) == 200
@@ -274,9 +272,8 @@ def test_channels_first_two_by_two_means_where_float32_sums_would_round():
     w = np.stack(rows)  # (planes, 56 windows, 4 taps)
     x = np.empty((1, len(w), 2, 112), np.float16)  # each plane one row of windows
     x[0, :, 0, 0::2], x[0, :, 1, 0::2], x[0, :, 0, 1::2], x[0, :, 1, 1::2] = np.moveaxis(w, 2, 0)
-    w64 = w.astype(np.float64)
     with np.errstate(invalid="ignore"):  # (inf - inf)
-        want = ((((0.0 + w64[..., 0]) + w64[..., 1]) + w64[..., 2]) + w64[..., 3]) * 0.25
+        want = _mean4(w, np.float64)
     got = pk.avg_pool(x, 2, 2, data_format="channels_first")
     np.testing.assert_array_equal(got[0, :, 0], want.astype(np.float16))
     num = ~np.isnan(want)  # (and +0 where the sum from +0 is zero, not -0)
