@@ -308,15 +308,45 @@ def mean_dtype(dtype: np.dtype) -> np.dtype:
 
 def sum_input(x: np.ndarray) -> np.ndarray:
     """``kernel_input`` for the mean and Lp kernels: integers go as float64 (the kernels widen
-    every value to float64 anyway, so the results are the same bits). One copy of the input
-    costs less than a specialisation of each sum kernel per integer dtype, which is ~90 s of
-    compiling per dtype on a cold cache."""
+    every value to float64 anyway, so the results are the same bits). A float64 copy costs less
+    than a specialisation of each sum kernel per integer dtype, which is ~90 s of compiling per
+    dtype on a cold cache; :func:`pieces` keeps that copy small."""
     return kernel_input(x, None if x.dtype.kind == "f" else np.float64)
+
+
+PIECE = 1 << 20  # integer input goes to the sum kernels as float64 this many values at a time
+
+
+def pieces(shape: tuple, cl: bool, limit: int) -> list[tuple]:
+    """Index tuples that split an input of ``shape`` (and its pooled output alike: the windows
+    never cross them) into pieces of at most ``limit`` values: blocks of whole images, or,
+    where one image is larger, blocks of its channels (one channel's values at the least)."""
+    n, c = shape[0], shape[-1] if cl else shape[1]
+    per_channel = math.prod(shape[1:-1] if cl else shape[2:])
+    if c * per_channel <= limit:
+        k = max(1, limit // max(1, c * per_channel))
+        return [(slice(i, min(n, i + k)),) for i in range(0, n, k)]
+    k = max(1, limit // max(1, per_channel))
+    return [(slice(i, i + 1), Ellipsis, slice(j, min(c, j + k))) if cl
+            else (slice(i, i + 1), slice(j, min(c, j + k)))
+            for i in range(n) for j in range(0, c, k)]
+
+
+def _in_pieces(x: np.ndarray, y: np.ndarray, cl: bool, fn) -> np.ndarray:
+    """y[idx] = fn(idx, x[idx] as float64) piece by piece (:func:`pieces`): integer input for
+    the sum kernels without a float64 copy of all of it (8 bytes per input value: 400 MB for a
+    50 MB uint8 image batch). Each window's sum is the same as from a whole copy."""
+    for idx in pieces(x.shape, cl, PIECE):
+        y[idx] = fn(idx, np.ascontiguousarray(x[idx], np.float64))
+    return y
 
 
 def sum_reduce(x: np.ndarray, win: Windows, cl: bool, mode: int, p: float = 1.0,
                divmode: int = DIV_REAL, override: float = 1.0) -> np.ndarray:
     """Mean or Lp norm over each window, accumulated in float64."""
+    if x.dtype.kind != "f" and x.size > PIECE:
+        return _in_pieces(x, B.empty(out_shape(x.shape, win, cl), np.float64), cl,
+                          lambda idx, xs: sum_reduce(xs, win, cl, mode, p, divmode, override))
     if divmode != DIV_OVERRIDE:  # (no padding there, so a padded count is the real one)
         y = _shortcut(x, win, cl, mode, p)
         if y is not None:
@@ -365,6 +395,9 @@ def global_reduce(x: np.ndarray, cl: bool, mode: int | None, p: float = 1.0):
         return None
     if cl and mode is None and x.dtype.kind != "f":
         return None
+    if mode is not None and x.dtype.kind != "f" and x.size > PIECE:
+        return _in_pieces(x, np.empty((x.shape[0], x.shape[-1] if cl else x.shape[1])), cl,
+                          lambda idx, xs: global_reduce(xs, cl, mode, p))
     xk = kernel_input(x) if mode is None else sum_input(x)
     if cl:
         n, c = x.shape[0], x.shape[-1]
@@ -522,6 +555,9 @@ _NO_INDICES = np.zeros((1,) * 5, np.int64)  # the mean's stand-in for the max's 
 def sum_backward(x: np.ndarray, y: np.ndarray, win: Windows, cl: bool, mode: int, p: float,
                  divmode: int, override: float, dy: np.ndarray) -> np.ndarray:
     dt = grad_dtype(x.dtype)
+    if mode != MODE_MEAN and x.dtype.kind != "f" and x.size > PIECE:  # (the mean reads no x)
+        return _in_pieces(x, B.empty(x.shape, dt), cl, lambda idx, xs: sum_backward(
+            xs, y[idx], win, cl, mode, p, divmode, override, dy[idx]))
     dxk = B.empty(x.shape, np.float32 if dt == np.float16 else dt)  # every kernel writes all
     dyk = kernel_input(dy, dxk.dtype)
     if dxk.size and mode == MODE_MEAN:
