@@ -1,7 +1,8 @@
 """Integer input of the mean and Lp kernels reaches them as float64 in pieces (blocks of whole
-images, or of one image's channels), never as a float64 copy of all of it: the results are
-those of the slow reference, bit for bit those of one whole copy, and the memory a call takes
-stays bounded by the piece size."""
+images, or of one image's channels), never as a float64 copy of all of it, and float16
+gradients (whose kernels write float32) are made a piece at a time: the results are those of
+the slow reference, bit for bit those of one whole pass, and the memory a call takes stays
+bounded by the piece size."""
 from __future__ import annotations
 
 import math
@@ -110,3 +111,48 @@ def test_integer_input_takes_no_float64_copy_of_itself(monkeypatch, fmt):
     # the pullback's dx (4 MiB), the forward result and the vjp's own uint8 copy of x
     peak, dx = _peak(lambda: pk.grad(pk.lp_pool, x, dy, 3, 2, data_format=fmt))
     assert peak <= dx.nbytes + y.nbytes + x.nbytes + slack, (peak, dx.nbytes)
+
+
+def _half_grads(fmt: str) -> dict:
+    return {
+        "max 2x2/2": (pk.max_pool, (2,), {}),
+        "max 3/2 same": (pk.max_pool, (3,), dict(strides=2, padding="same")),
+        "avg 3/1 same": (pk.avg_pool, (3,), dict(strides=1, padding="same")),
+        "lp2 2/2": (pk.lp_pool, (2, 2), {}),
+        "global avg": (pk.global_avg_pool, (), {}),
+        "global max": (pk.global_max_pool, (), {}),
+    }
+
+
+@pytest.mark.parametrize("limit", [1, 50, 450])
+@pytest.mark.parametrize("fmt", ["channels_last", "channels_first"])
+def test_float16_gradients_in_pieces(monkeypatch, limit, fmt):
+    shape = (3, 9, 10, 5) if fmt == "channels_last" else (3, 5, 9, 10)  # 450 values an image
+    x = make_input(shape, "float16", limit)
+    for name, (op, args, kw) in _half_grads(fmt).items():
+        dy = np.random.default_rng(1).standard_normal(op(x, *args, data_format=fmt, **kw).shape)
+        monkeypatch.setattr(E, "PIECE", 1 << 40)
+        whole = pk.grad(op, x, dy, *args, data_format=fmt, **kw)
+        monkeypatch.setattr(E, "PIECE", limit)
+        got = pk.grad(op, x, dy, *args, data_format=fmt, **kw)
+        assert got.dtype == np.float16, name
+        np.testing.assert_array_equal(got.view(np.uint16), whole.view(np.uint16), err_msg=name)
+        want = getattr(ref, op.__name__ + "_grad")(x, dy, *args, data_format=fmt, **kw)
+        np.testing.assert_allclose(got.astype(np.float64), want, rtol=2e-3, atol=2e-3,
+                                   err_msg=name)
+
+
+@pytest.mark.parametrize("fmt", ["channels_last", "channels_first"])
+def test_float16_gradients_take_no_float32_copy_of_the_input(monkeypatch, fmt):
+    # the float32 gradient of this float16 input is 2 MiB; pieces of 2**14 values take 64 KiB
+    monkeypatch.setattr(E, "PIECE", 1 << 14)
+    shape = (8, 32, 32, 64) if fmt == "channels_last" else (8, 64, 32, 32)
+    x = make_input(shape, "float16")
+    for op, args in ((pk.max_pool, (2,)), (pk.avg_pool, (3, 1, "same"))):
+        y = op(x, *args, data_format=fmt)
+        dy = np.ones(y.shape, np.float16)
+        # dx (1 MiB), and the forward pass that the gradient runs again: its result, and for
+        # the max its indices (at most 8 bytes an output)
+        indices = 8 * y.size if op is pk.max_pool else 0
+        peak, dx = _peak(lambda: pk.grad(op, x, dy, *args, data_format=fmt))
+        assert peak <= dx.nbytes + y.nbytes + indices + (1 << 19), (op.__name__, peak)

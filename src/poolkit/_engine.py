@@ -341,6 +341,15 @@ def _in_pieces(x: np.ndarray, y: np.ndarray, cl: bool, fn) -> np.ndarray:
     return y
 
 
+def _half_pieces(shape: tuple, cl: bool) -> list[tuple] | None:
+    """The pieces of a float16 gradient of ``shape`` (whose kernels write float32, rounded to
+    float16 after), or None where one piece would be all of it."""
+    if math.prod(shape) <= PIECE:
+        return None
+    idx = pieces(shape, cl, PIECE)
+    return idx if len(idx) > 1 else None
+
+
 def sum_reduce(x: np.ndarray, win: Windows, cl: bool, mode: int, p: float = 1.0,
                divmode: int = DIV_REAL, override: float = 1.0) -> np.ndarray:
     """Mean or Lp norm over each window, accumulated in float64."""
@@ -487,6 +496,12 @@ def max_backward(x_shape: tuple, x_dtype: np.dtype, win: Windows, cl: bool, idx:
                  dy: np.ndarray) -> np.ndarray:
     """Scatter each output's gradient to its argmax, one thread per plane (or channel block)."""
     dt = grad_dtype(x_dtype)
+    if dt == np.float16 and (ps := _half_pieces(x_shape, cl)) is not None:
+        # a piece at a time: the float32 gradient of all of it would be twice the input's size
+        dx = B.empty(x_shape, dt)
+        for s in ps:
+            dx[s] = max_backward(dx[s].shape, x_dtype, win, cl, idx[s], dy[s])
+        return dx
     kdt = np.float32 if dt == np.float16 else dt
     disjoint, covering = _tiling(win) if cl else (False, False)
     local = idx.dtype == np.uint8  # tap numbers (see local_argmax), else flat indices
@@ -558,6 +573,11 @@ def sum_backward(x: np.ndarray, y: np.ndarray, win: Windows, cl: bool, mode: int
     if mode != MODE_MEAN and x.dtype.kind != "f" and x.size > PIECE:  # (the mean reads no x)
         return _in_pieces(x, B.empty(x.shape, dt), cl, lambda idx, xs: sum_backward(
             xs, y[idx], win, cl, mode, p, divmode, override, dy[idx]))
+    if dt == np.float16 and (ps := _half_pieces(x.shape, cl)) is not None:  # as max_backward
+        dx = B.empty(x.shape, dt)
+        for s in ps:
+            dx[s] = sum_backward(x[s], y[s], win, cl, mode, p, divmode, override, dy[s])
+        return dx
     dxk = B.empty(x.shape, np.float32 if dt == np.float16 else dt)  # every kernel writes all
     dyk = kernel_input(dy, dxk.dtype)
     if dxk.size and mode == MODE_MEAN:
