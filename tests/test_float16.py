@@ -278,3 +278,25 @@ def test_channels_first_two_by_two_means_where_float32_sums_would_round():
     np.testing.assert_array_equal(got[0, :, 0], want.astype(np.float16))
     num = ~np.isnan(want)  # (and +0 where the sum from +0 is zero, not -0)
     np.testing.assert_array_equal(np.signbit(got[0, :, 0])[num], np.signbit(want)[num])
+
+
+def test_gradient_rounding_to_float16_matches_numpy():
+    # float16 gradients are written in float32 by the kernels and rounded by a compiled pass
+    # (hardware conversions where the CPU has them, else NumPy's): every float16 midpoint, the
+    # values around it, random float32 bit patterns, signed zeros, infinities and overflow
+    from poolkit import _engine as E
+
+    rng = np.random.default_rng(7)
+    mid = np.concatenate([MIDPOINTS, -MIDPOINTS]).astype(np.float32)  # exact in float32
+    near = np.concatenate([np.nextafter(mid, np.float32(0)), np.nextafter(mid, np.float32(np.inf))])
+    noise = rng.integers(0, 1 << 32, 1 << 18, dtype=np.uint64).astype(np.uint32).view(np.float32)
+    edge = np.array([0.0, -0.0, np.inf, -np.inf, 65504, 65520, -65520, 2.0 ** -25, 1e-45],
+                    np.float32)
+    a = np.concatenate([mid, near, noise, edge])
+    quiet = ~np.isnan(a) | (a.view(np.uint32) & 0x400000 != 0)  # NaNs come out quiet
+    got = E._rounded(a, np.dtype(np.float16))
+    with np.errstate(over="ignore"):
+        want = a.astype(np.float16)
+    assert got.dtype == np.float16
+    np.testing.assert_array_equal(got.view(np.uint16)[quiet], want.view(np.uint16)[quiet])
+    assert np.isnan(got[np.isnan(a)]).all()

@@ -9,6 +9,7 @@ import numpy as np
 
 from . import _buffers as B
 from . import _kernels as K
+from . import _half as H
 from ._spec import Windows
 
 MODE_MEAN, MODE_LP, MODE_L2, MODE_L1, MODE_LINF = 0, 1, 2, 3, 4
@@ -528,7 +529,21 @@ def max_backward(x_shape: tuple, x_dtype: np.dtype, win: Windows, cl: bool, idx:
             planes = n * x_shape[1]
             launch(K.max_bwd_scatter_cf, dxk.size, dyk.reshape(planes, -1),
                    idx.reshape(planes, -1), dxk.reshape(planes, -1))
-    return dxk.astype(dt, copy=False)
+    return _rounded(dxk, dt)
+
+
+def _rounded(dxk: np.ndarray, dt: np.dtype) -> np.ndarray:
+    """The gradient ``dxk`` in ``dt``: float16 gradients, written in float32 by the kernels,
+    rounded by a compiled kernel (NumPy's astype is many times slower)."""
+    if dt != np.float16:
+        return dxk.astype(dt, copy=False)
+    dx = B.empty(dxk.shape, dt)
+    if H.half_bits is None or dxk.size == 0:
+        dx[...] = dxk
+    else:
+        launch(H.half_bits, dxk.size, dxk.reshape(-1), dx.reshape(-1).view(np.uint16),
+               min(threads(), dxk.size))
+    return dx
 
 
 def _rows_per_job(outer: int, h: int) -> int:
@@ -596,4 +611,4 @@ def sum_backward(x: np.ndarray, y: np.ndarray, win: Windows, cl: bool, mode: int
         kern = K.norm_bwd_cl if cl else K.norm_bwd_cf
         launch(kern, dxk.size, to5(dyk, cl), to5(dxk, cl), to5(sum_input(x), cl),
                to5(kernel_input(y), cl), mode, float(p), *_inverse(win))
-    return dxk.astype(dt, copy=False)
+    return _rounded(dxk, dt)

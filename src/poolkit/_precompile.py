@@ -26,9 +26,9 @@ DTYPES = ("float16", "float32", "float64", "int8", "uint8", "int16", "int32", "i
 
 
 def _modules() -> list:
-    from . import _kernels, unpool
+    from . import _half, _kernels, unpool
 
-    return [_kernels, unpool]
+    return [_kernels, _half, unpool]
 
 
 def _kernels() -> list[tuple[object, str]]:
