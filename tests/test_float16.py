@@ -300,3 +300,17 @@ def test_gradient_rounding_to_float16_matches_numpy():
     assert got.dtype == np.float16
     np.testing.assert_array_equal(got.view(np.uint16)[quiet], want.view(np.uint16)[quiet])
     assert np.isnan(got[np.isnan(a)]).all()
+
+
+def test_output_gradient_widening_to_float32_matches_numpy():
+    # the output gradient of float16 input reaches the backward kernels widened to float32 by a
+    # compiled pass (hardware conversions where the CPU has them, else NumPy's): every float16
+    from poolkit import _engine as E
+
+    dy = np.concatenate([ALL_HALF, ALL_HALF[::-1]]).reshape(2, 256, 256)
+    got = E._grad_input(dy, np.dtype(np.float32))
+    want = dy.astype(np.float32)
+    quiet = ~np.isnan(dy) | (dy.view(np.uint16) & 0x200 != 0)  # NaNs come out quiet
+    assert got.dtype == np.float32 and got.shape == dy.shape and not got.flags.writeable
+    np.testing.assert_array_equal(got.view(np.uint32)[quiet], want.view(np.uint32)[quiet])
+    assert np.isnan(got[np.isnan(dy)]).all()

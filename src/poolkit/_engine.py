@@ -510,7 +510,7 @@ def max_backward(x_shape: tuple, x_dtype: np.dtype, win: Windows, cl: bool, idx:
         raise RuntimeError("tap-number indices need non-overlapping channels-last windows")
     # the scatters clear their part first; the tile kernel writes every cell of every window
     dxk = (B.zeros if disjoint and not covering else B.empty)(x_shape, kdt)
-    dyk = kernel_input(dy, dxk.dtype)
+    dyk = _grad_input(dy, dxk.dtype)
     idx = kernel_input(idx)
     if dxk.size and dyk.size:
         n = x_shape[0]
@@ -530,6 +530,19 @@ def max_backward(x_shape: tuple, x_dtype: np.dtype, win: Windows, cl: bool, idx:
             launch(K.max_bwd_scatter_cf, dxk.size, dyk.reshape(planes, -1),
                    idx.reshape(planes, -1), dxk.reshape(planes, -1))
     return _rounded(dxk, dt)
+
+
+def _grad_input(dy: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """``kernel_input(dy, dtype)``, with float16 widened to float32 by a compiled pass (NumPy's
+    astype is many times slower)."""
+    if dy.dtype != np.float16 or dtype != np.float32 or H.single_bits is None or dy.size == 0:
+        return kernel_input(dy, dtype)
+    out = B.empty(dy.shape, np.float32)
+    launch(H.single_bits, dy.size, kernel_input(dy).reshape(-1), out.reshape(-1),
+           min(threads(), dy.size))
+    v = out.view()
+    v.flags.writeable = False
+    return v
 
 
 def _rounded(dxk: np.ndarray, dt: np.dtype) -> np.ndarray:
@@ -594,7 +607,7 @@ def sum_backward(x: np.ndarray, y: np.ndarray, win: Windows, cl: bool, mode: int
             dx[s] = sum_backward(x[s], y[s], win, cl, mode, p, divmode, override, dy[s])
         return dx
     dxk = B.empty(x.shape, np.float32 if dt == np.float16 else dt)  # every kernel writes all
-    dyk = kernel_input(dy, dxk.dtype)
+    dyk = _grad_input(dy, dxk.dtype)
     if dxk.size and mode == MODE_MEAN:
         fd, fh, fw = _factors(win, divmode, override)
         if cl and _tiling(win) == (True, True):

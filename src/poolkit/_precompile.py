@@ -95,7 +95,8 @@ def _calls(dtype: str) -> Iterator:
         for op, args in ((pk.max_pool, (2,)), (pk.max_pool, (3, 2, 1)), (pk.avg_pool, (2,)),
                          (pk.avg_pool, (3, 1, "same")), (pk.lp_pool, (2, 2)),
                          (pk.lp_pool, (2, 3, 1, "same"))):
-            yield lambda op=op, args=args: pk.grad(op, x, np.ones(op(x, *args, **kw).shape),
+            # (the output gradient in x's dtype: float16's is widened by a kernel of its own)
+            yield lambda op=op, args=args: pk.grad(op, x, np.ones(op(x, *args, **kw).shape, dt),
                                                    *args, **kw)
         shape = pk.output_shape(x.shape, 2, data_format=fmt)
         y, idx = np.ones(shape, dt), np.zeros(shape, np.int64)
