@@ -315,7 +315,9 @@ def sum_input(x: np.ndarray) -> np.ndarray:
     return kernel_input(x, None if x.dtype.kind == "f" else np.float64)
 
 
-PIECE = 1 << 20  # integer input goes to the sum kernels as float64 this many values at a time
+# values a piece holds: integer input goes to the sum kernels as float64, and float16
+# gradients are made in float32, this many values at a time
+PIECE = 1 << 20
 
 
 def pieces(shape: tuple, cl: bool, limit: int) -> list[tuple]:
