@@ -38,19 +38,17 @@ def test_pieces_cover_every_value_once_within_the_limit(n, c, spatial, cl, limit
     assert (seen == 1).all()
 
 
-def _calls(fmt: str) -> dict:
-    return {
-        "avg 3/2 same": ("avg_pool", (3,), dict(strides=2, padding="same")),
-        "avg 2x2/2": ("avg_pool", (2,), {}),
-        "avg padded count": ("avg_pool", (3,), dict(strides=1, padding=1,
-                                                    count_include_pad=True)),
-        "lp2 2/2": ("lp_pool", (2, 2), {}),
-        "lp3 3/1 same": ("lp_pool", (3, 3), dict(strides=1, padding="same")),
-        "global avg": ("global_avg_pool", (), {}),
-        "global lp2": ("global_lp_pool", (2,), {}),
-        "global lp3": ("global_lp_pool", (3,), {}),
-        "adaptive avg": ("adaptive_avg_pool", ((3, 2),), {}),
-    }
+SUM_CALLS = {  # name: (op, args, kwargs)
+    "avg 3/2 same": ("avg_pool", (3,), dict(strides=2, padding="same")),
+    "avg 2x2/2": ("avg_pool", (2,), {}),
+    "avg padded count": ("avg_pool", (3,), dict(strides=1, padding=1, count_include_pad=True)),
+    "lp2 2/2": ("lp_pool", (2, 2), {}),
+    "lp3 3/1 same": ("lp_pool", (3, 3), dict(strides=1, padding="same")),
+    "global avg": ("global_avg_pool", (), {}),
+    "global lp2": ("global_lp_pool", (2,), {}),
+    "global lp3": ("global_lp_pool", (3,), {}),
+    "adaptive avg": ("adaptive_avg_pool", ((3, 2),), {}),
+}
 
 
 @pytest.mark.parametrize("limit", [1, 7, 60, 500])
@@ -59,7 +57,7 @@ def _calls(fmt: str) -> dict:
 def test_integer_means_and_norms_in_pieces(monkeypatch, limit, dtype, fmt):
     shape = (3, 9, 10, 5) if fmt == "channels_last" else (3, 5, 9, 10)  # 450 values an image
     x = make_input(shape, dtype, limit)
-    for name, (op, args, kw) in _calls(fmt).items():
+    for name, (op, args, kw) in SUM_CALLS.items():
         monkeypatch.setattr(E, "PIECE", 1 << 40)
         whole = OPS[op].func(x, *args, data_format=fmt, **kw)
         monkeypatch.setattr(E, "PIECE", limit)
@@ -113,15 +111,14 @@ def test_integer_input_takes_no_float64_copy_of_itself(monkeypatch, fmt):
     assert peak <= dx.nbytes + y.nbytes + x.nbytes + slack, (peak, dx.nbytes)
 
 
-def _half_grads(fmt: str) -> dict:
-    return {
-        "max 2x2/2": (pk.max_pool, (2,), {}),
-        "max 3/2 same": (pk.max_pool, (3,), dict(strides=2, padding="same")),
-        "avg 3/1 same": (pk.avg_pool, (3,), dict(strides=1, padding="same")),
-        "lp2 2/2": (pk.lp_pool, (2, 2), {}),
-        "global avg": (pk.global_avg_pool, (), {}),
-        "global max": (pk.global_max_pool, (), {}),
-    }
+HALF_GRADS = {  # name: (op, args, kwargs)
+    "max 2x2/2": (pk.max_pool, (2,), {}),
+    "max 3/2 same": (pk.max_pool, (3,), dict(strides=2, padding="same")),
+    "avg 3/1 same": (pk.avg_pool, (3,), dict(strides=1, padding="same")),
+    "lp2 2/2": (pk.lp_pool, (2, 2), {}),
+    "global avg": (pk.global_avg_pool, (), {}),
+    "global max": (pk.global_max_pool, (), {}),
+}
 
 
 @pytest.mark.parametrize("limit", [1, 50, 450])
@@ -129,7 +126,7 @@ def _half_grads(fmt: str) -> dict:
 def test_float16_gradients_in_pieces(monkeypatch, limit, fmt):
     shape = (3, 9, 10, 5) if fmt == "channels_last" else (3, 5, 9, 10)  # 450 values an image
     x = make_input(shape, "float16", limit)
-    for name, (op, args, kw) in _half_grads(fmt).items():
+    for name, (op, args, kw) in HALF_GRADS.items():
         dy = np.random.default_rng(1).standard_normal(op(x, *args, data_format=fmt, **kw).shape)
         monkeypatch.setattr(E, "PIECE", 1 << 40)
         whole = pk.grad(op, x, dy, *args, data_format=fmt, **kw)
