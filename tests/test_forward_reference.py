@@ -833,3 +833,17 @@ def test_means_by_nine_near_float32_midpoints(data_format: str) -> None:
     np.testing.assert_array_equal(got, ref.avg_pool(xin, 3, 1, "same", data_format=data_format))
     got = got.transpose(0, 3, 1, 2) if data_format == "channels_last" else got
     np.testing.assert_array_equal(got[0, 0, 2::4, 2::4].reshape(-1), (v / 9.0).astype(np.float32))
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int16", "int32", "int64", "uint8"])
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_integer_maxima_on_every_kernel_path(dtype: str, data_format: str) -> None:
+    # the max kernels are compiled once per dtype: short and long rows, 2-D and 3-D, tiling,
+    # folded, overlapping, global and adaptive windows, each against the reference
+    for spatial in ((6, 6), (6, 18), (4, 4, 4), (4, 4, 18)):
+        shape = (2, *spatial, 3) if data_format == "channels_last" else (2, 3, *spatial)
+        x = make_input(shape, dtype, len(spatial))
+        for op, args, kw in (("max_pool", (2,), {}), ("max_pool", (3, 2, 1), {}),
+                             ("max_pool", (3, 1, "same"), {}), ("global_max_pool", (), {}),
+                             ("adaptive_max_pool", (2,), {})):
+            run_and_compare(op, x, *args, data_format=data_format, **kw)

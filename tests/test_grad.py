@@ -703,3 +703,26 @@ def test_hypothesis_random_geometry_vs_reference(case):
     dy = np.random.default_rng(seed + 1).standard_normal(np.shape(y))
     want = OPS[op].reference_grad(x, dy, *args, **kwargs)
     np.testing.assert_allclose(back(dy), want, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16"])
+@pytest.mark.parametrize("data_format", FORMATS)
+@pytest.mark.parametrize("op,args,kw", [
+    ("lp_pool", (2, 3), dict(strides=2, padding="same")),
+    ("lp_pool", (3, 2), {}),
+    ("global_lp_pool", (2,), {}),
+    ("max_pool", (2,), {}),
+    ("avg_pool", (3,), dict(strides=1, padding="same")),
+])
+def test_gradients_of_float32_and_float16_input(op, args, kw, data_format, dtype):
+    # the finite-difference checks above run in float64; these reach the float32 kernels (and
+    # float16's widening and rounding) of every backward pass, against the reference gradient
+    shape = (2, 7, 8, 3) if data_format == "channels_last" else (2, 3, 7, 8)
+    x = make_input(shape, dtype, 5)
+    y = OPS[op].func(x, *args, data_format=data_format, **kw)
+    dy = make_input(y.shape, dtype, 6)
+    got = pk.grad(op, x, dy, *args, data_format=data_format, **kw)
+    want = OPS[op].reference_grad(x, dy, *args, data_format=data_format, **kw)
+    assert got.dtype == np.dtype(dtype)
+    rtol, atol = tolerance(dtype)
+    np.testing.assert_allclose(got.astype(np.float64), want, rtol=rtol, atol=atol)

@@ -217,7 +217,8 @@ def test_max_unpool_vjp_channels_last():
 def roi_cases(draw):
     n, c = draw(st.integers(1, 2)), draw(st.integers(1, 3))
     h, w = draw(st.integers(1, 7)), draw(st.integers(1, 7))
-    dtype = draw(st.sampled_from(("float32", "float64", "float16", "int32", "uint8")))
+    dtype = draw(st.sampled_from(("float32", "float64", "float16", "int32", "uint8", "int8",
+                                  "int16", "int64")))
     seed = draw(st.integers(0, 2**16))
     rng = np.random.default_rng(seed)
     if dtype == "uint8":

@@ -80,6 +80,7 @@ def _calls(dtype: str) -> Iterator:
         for x in (x2, x3, *wide):
             yield lambda x=x: pk.max_pool(x, 2, **kw)
             yield lambda x=x: pk.max_pool(x, 3, 2, 1, **kw)
+            yield lambda x=x: pk.max_pool(x, 3, 1, "same", **kw)  # (float16's fold kernel)
             yield lambda x=x: pk.max_pool(x, 2, return_indices=True, **kw)
             yield lambda x=x: pk.avg_pool(x, 2, **kw)
             yield lambda x=x: pk.avg_pool(x, 3, 1, "same", **kw)
@@ -99,6 +100,8 @@ def _calls(dtype: str) -> Iterator:
             yield lambda op=op, args=args: pk.grad(op, x, np.ones(op(x, *args, **kw).shape, dt),
                                                    *args, **kw)
         shape = pk.output_shape(x.shape, 2, data_format=fmt)
+        # the gradient through the flat indices the caller asked for (not tap numbers)
+        yield lambda: pk.vjp(pk.max_pool, x, 2, return_indices=True, **kw)[1](np.ones(shape, dt))
         y, idx = np.ones(shape, dt), np.zeros(shape, np.int64)
         yield lambda: pk.max_unpool(y, idx, pool_size=2, **kw)
         yield lambda: pk.vjp(pk.max_unpool, y, idx, pool_size=2, **kw)[1](np.ones(x.shape))
