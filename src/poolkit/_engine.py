@@ -311,7 +311,7 @@ def sum_input(x: np.ndarray) -> np.ndarray:
     """``kernel_input`` for the mean and Lp kernels: integers go as float64 (the kernels widen
     every value to float64 anyway, so the results are the same bits). A float64 copy costs less
     than a specialisation of each sum kernel per integer dtype, which is ~90 s of compiling per
-    dtype on a cold cache; :func:`pieces` keeps that copy small."""
+    dtype on a cold cache; :func:`_split` keeps that copy small."""
     return kernel_input(x, None if x.dtype.kind == "f" else np.float64)
 
 
@@ -335,30 +335,35 @@ def pieces(shape: tuple, cl: bool, limit: int) -> list[tuple]:
             for i in range(n) for j in range(0, c, k)]
 
 
-def _in_pieces(x: np.ndarray, y: np.ndarray, cl: bool, fn) -> np.ndarray:
-    """y[idx] = fn(idx, x[idx] as float64) piece by piece (:func:`pieces`): integer input for
-    the sum kernels without a float64 copy of all of it (8 bytes per input value: 400 MB for a
-    50 MB uint8 image batch). Each window's sum is the same as from a whole copy."""
-    for idx in pieces(x.shape, cl, PIECE):
-        y[idx] = fn(idx, np.ascontiguousarray(x[idx], np.float64))
-    return y
-
-
-def _half_pieces(shape: tuple, cl: bool) -> list[tuple] | None:
-    """The pieces of a float16 gradient of ``shape`` (whose kernels write float32, rounded to
-    float16 after), or None where one piece would be all of it."""
+def _split(shape: tuple, cl: bool) -> list[tuple] | None:
+    """The :func:`pieces` of at most ``PIECE`` values of an input of ``shape``, or None where one
+    piece would be all of it."""
     if math.prod(shape) <= PIECE:
         return None
-    idx = pieces(shape, cl, PIECE)
-    return idx if len(idx) > 1 else None
+    ps = pieces(shape, cl, PIECE)
+    return ps if len(ps) > 1 else None
+
+
+def _by_pieces(out: np.ndarray, ps: list[tuple], fn) -> np.ndarray:
+    """out[idx] = fn(idx) for each piece: integer input for the sum kernels without a float64
+    copy of all of it (8 bytes per input value: 400 MB for a 50 MB uint8 image batch), float16
+    gradients without a float32 one (twice the input). Each window's sum is the same as from a
+    whole copy."""
+    for idx in ps:
+        out[idx] = fn(idx)
+    return out
+
+
+def _f64(a: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(a, np.float64)
 
 
 def sum_reduce(x: np.ndarray, win: Windows, cl: bool, mode: int, p: float = 1.0,
                divmode: int = DIV_REAL, override: float = 1.0) -> np.ndarray:
     """Mean or Lp norm over each window, accumulated in float64."""
-    if x.dtype.kind != "f" and x.size > PIECE:
-        return _in_pieces(x, B.empty(out_shape(x.shape, win, cl), np.float64), cl,
-                          lambda idx, xs: sum_reduce(xs, win, cl, mode, p, divmode, override))
+    if x.dtype.kind != "f" and (ps := _split(x.shape, cl)) is not None:
+        return _by_pieces(B.empty(out_shape(x.shape, win, cl), np.float64), ps,
+                          lambda s: sum_reduce(_f64(x[s]), win, cl, mode, p, divmode, override))
     if divmode != DIV_OVERRIDE:  # (no padding there, so a padded count is the real one)
         y = _shortcut(x, win, cl, mode, p)
         if y is not None:
@@ -407,9 +412,9 @@ def global_reduce(x: np.ndarray, cl: bool, mode: int | None, p: float = 1.0):
         return None
     if cl and mode is None and x.dtype.kind != "f":
         return None
-    if mode is not None and x.dtype.kind != "f" and x.size > PIECE:
-        return _in_pieces(x, np.empty((x.shape[0], x.shape[-1] if cl else x.shape[1])), cl,
-                          lambda idx, xs: global_reduce(xs, cl, mode, p))
+    if mode is not None and x.dtype.kind != "f" and (ps := _split(x.shape, cl)) is not None:
+        return _by_pieces(np.empty((x.shape[0], x.shape[-1] if cl else x.shape[1])), ps,
+                          lambda s: global_reduce(_f64(x[s]), cl, mode, p))
     xk = kernel_input(x) if mode is None else sum_input(x)
     if cl:
         n, c = x.shape[0], x.shape[-1]
@@ -499,12 +504,10 @@ def max_backward(x_shape: tuple, x_dtype: np.dtype, win: Windows, cl: bool, idx:
                  dy: np.ndarray) -> np.ndarray:
     """Scatter each output's gradient to its argmax, one thread per plane (or channel block)."""
     dt = grad_dtype(x_dtype)
-    if dt == np.float16 and (ps := _half_pieces(x_shape, cl)) is not None:
-        # a piece at a time: the float32 gradient of all of it would be twice the input's size
+    if dt == np.float16 and (ps := _split(x_shape, cl)) is not None:
         dx = B.empty(x_shape, dt)
-        for s in ps:
-            dx[s] = max_backward(dx[s].shape, x_dtype, win, cl, idx[s], dy[s])
-        return dx
+        return _by_pieces(dx, ps, lambda s: max_backward(dx[s].shape, x_dtype, win, cl, idx[s],
+                                                         dy[s]))
     kdt = np.float32 if dt == np.float16 else dt
     disjoint, covering = _tiling(win) if cl else (False, False)
     local = idx.dtype == np.uint8  # tap numbers (see local_argmax), else flat indices
@@ -542,9 +545,7 @@ def _grad_input(dy: np.ndarray, dtype: np.dtype) -> np.ndarray:
     out = B.empty(dy.shape, np.float32)
     launch(H.single_bits, dy.size, kernel_input(dy).reshape(-1), out.reshape(-1),
            min(threads(), dy.size))
-    v = out.view()
-    v.flags.writeable = False
-    return v
+    return kernel_input(out)  # (a read-only view, no copy)
 
 
 def _rounded(dxk: np.ndarray, dt: np.dtype) -> np.ndarray:
@@ -600,14 +601,12 @@ _NO_INDICES = np.zeros((1,) * 5, np.int64)  # the mean's stand-in for the max's 
 def sum_backward(x: np.ndarray, y: np.ndarray, win: Windows, cl: bool, mode: int, p: float,
                  divmode: int, override: float, dy: np.ndarray) -> np.ndarray:
     dt = grad_dtype(x.dtype)
-    if mode != MODE_MEAN and x.dtype.kind != "f" and x.size > PIECE:  # (the mean reads no x)
-        return _in_pieces(x, B.empty(x.shape, dt), cl, lambda idx, xs: sum_backward(
-            xs, y[idx], win, cl, mode, p, divmode, override, dy[idx]))
-    if dt == np.float16 and (ps := _half_pieces(x.shape, cl)) is not None:  # as max_backward
-        dx = B.empty(x.shape, dt)
-        for s in ps:
-            dx[s] = sum_backward(x[s], y[s], win, cl, mode, p, divmode, override, dy[s])
-        return dx
+    # a piece at a time: integer input for the Lp norms, which read it as float64 (the mean
+    # reads no x), and float16, whose gradient is made in float32
+    ints = x.dtype.kind != "f"
+    if ((ints and mode != MODE_MEAN) or dt == np.float16) and (ps := _split(x.shape, cl)):
+        return _by_pieces(B.empty(x.shape, dt), ps, lambda s: sum_backward(
+            _f64(x[s]) if ints else x[s], y[s], win, cl, mode, p, divmode, override, dy[s]))
     dxk = B.empty(x.shape, np.float32 if dt == np.float16 else dt)  # every kernel writes all
     dyk = _grad_input(dy, dxk.dtype)
     if dxk.size and mode == MODE_MEAN:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import numba as nb
 
-from ._kernels import _NOJIT, _OPTS, HARDWARE_HALF, prange
+from ._kernels import _OPTS, HARDWARE_HALF, prange
 
 half_bits = single_bits = None  # where there are no float16 instructions: NumPy's astype
 
-if HARDWARE_HALF and not _NOJIT:
+if HARDWARE_HALF:  # (never under NUMBA_DISABLE_JIT)
     from ._kernels import _f322h_hw, _h2f32_hw
 
     @nb.njit(**_OPTS)
