@@ -22,13 +22,16 @@ import platform
 
 import numba as nb
 import numpy as np
-from numba import prange, types
+from numba import types
 from numba.extending import overload
 
-_OPTS = dict(parallel=True, cache=True, nogil=True, error_model="numpy", fastmath=False)
+# Not Numba's parallel=True: every kernel takes its thread's share of the work (the last two
+# arguments, ``tid`` of ``nthr``, see _share) and the engine runs the shares on threads of its
+# own (_workers), the GIL released. The same machine code as a prange loop's, at a third of the
+# compile time (max_cl for float32: 35 -> 12.5 s), since Numba's parfor passes and its second
+# compilation of each loop body as a gufunc are gone.
+_OPTS = dict(cache=True, nogil=True, error_model="numpy", fastmath=False)
 _NOJIT = os.environ.get("NUMBA_DISABLE_JIT", "0") not in ("", "0")
-if _NOJIT:
-    prange = range  # noqa: F811 - plain Python fallback
 
 # float16 data reaches the kernels as its uint16 bit patterns (Numba has no float16 type on the
 # CPU; poolkit supports no uint16 data, so the type is unambiguous). Three helpers give every kernel
@@ -897,7 +900,7 @@ _ROW_RUN = 16  # output rows per job of _max3_rows_cl: its first refolds a row, 
 
 
 @nb.njit(**dict(_OPTS, cache=False))  # a helper: compiled (and cached) into max_cl
-def _max3_rows_cl(x, y, done, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, a, b):
+def _max3_rows_cl(x, y, done, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, a, b, r0, r1):
     """The interior outputs a..b-1 of channels-last windows three columns wide at stride 2 with
     two or three real rows, in runs of _ROW_RUN output rows: every row is folded along
     W once per window (:func:`_hmax3`), and a window's first row is taken from the previous
@@ -913,7 +916,7 @@ def _max3_rows_cl(x, y, done, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, a, b):
     m = b - a
     xf = x.reshape(-1)
     yf = y.reshape(-1)
-    for run in prange((J + _ROW_RUN - 1) // _ROW_RUN):
+    for run in range(r0, r1):
         hp = np.empty(m * C, x.dtype)  # the fold of input row `held` (flat over N, D, H)
         held = -1
         for job in range(run * _ROW_RUN, min(run * _ROW_RUN + _ROW_RUN, J)):
@@ -948,7 +951,7 @@ def _max3_rows_cl(x, y, done, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, a, b):
 
 
 @nb.njit(**_OPTS)
-def max_cl(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw):
+def max_cl(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, tid, nthr):
     """Max without indices, channels-last: each output's taps folded over C (vectorised): a
     window of up to four taps in one pass (eight inside the input; windows three wide and
     tall at stride 2 first, in runs of output rows, :func:`_max3_rows_cl`), else the first
@@ -961,12 +964,17 @@ def max_cl(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw):
     three = kw_full == 3 and sw == 2
     # windows two wide (2x2/2, 2x2x2/2) moving a fixed step: flat loops over each row
     two = kw_full == 2 and sw > 0
-    done = np.zeros(N * OD * OH if three else 0, np.bool_)  # output rows _max3_rows_cl did
-    if three:
-        _max3_rows_cl(x, y, done, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, a, b)
+    J = N * OD * OH
+    done = np.zeros(J if three else 0, np.bool_)  # output rows _max3_rows_cl did
+    if three:  # this thread's share of the runs of output rows, and so of the rows
+        r0, r1 = _share((J + _ROW_RUN - 1) // _ROW_RUN, tid, nthr)
+        _max3_rows_cl(x, y, done, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, a, b, r0, r1)
+        lo_t, hi_t = r0 * _ROW_RUN, min(r1 * _ROW_RUN, J)
+    else:
+        lo_t, hi_t = _share(J, tid, nthr)
     xf = x.reshape(-1)
     yf = y.reshape(-1)
-    for job in prange(N * OD * OH):
+    for job in range(lo_t, hi_t):
         if three and done[job]:  # (not when a tap is NaN: redone here)
             continue
         n, od, oh, nd, nh, i0, i1 = _window_rows(job, OD, OH, bd, ld, hd, bh, lh, hh, dd, dh)
@@ -1096,7 +1104,7 @@ def _argmax4(yv, iv, x0, x1, x2, x3, f0, f1, f2, f3):
 
 
 @nb.njit(**_OPTS)
-def argmax_cl(x, y, idx, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, local):
+def argmax_cl(x, y, idx, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, local, tid, nthr):
     """Max with the argmax (first maximum in row-major tap order), channels-last: the flat
     index in the plane, or with ``local`` the tap's number among the window's real taps (for
     a uint8 ``idx``: an eighth of the bytes, which the backward of non-overlapping windows
@@ -1107,7 +1115,8 @@ def argmax_cl(x, y, idx, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, l
     xf = x.reshape(-1)
     yf = y.reshape(-1)
     idf = idx.reshape(-1)
-    for job in prange(N * OD * OH):
+    lo_t, hi_t = _share(N * OD * OH, tid, nthr)
+    for job in range(lo_t, hi_t):
         n, od, oh, nd, nh, i0, i1 = _window_rows(job, OD, OH, bd, ld, hd, bh, lh, hh, dd, dh)
         lo, hi = 0, 0  # the outputs done by the one-pass interior
         taps = nd * nh * kw_full
@@ -1448,7 +1457,7 @@ def _wide_row(accs, xf, row, bw, lw, hw, dw, lo, hi, C, mode):
 
 
 @nb.njit(**_OPTS)
-def sum_cl(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, cd, ch, cw):
+def sum_cl(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, cd, ch, cw, tid, nthr):
     """Mean (divisor cd[od] * ch[oh] * cw[ow]) or Lp norm, channels-last, vectorised over C:
     each output's taps straight from the input: a mean window of up to four taps, or of eight
     inside the input, in one pass (in order, from +0), else the first two in one pass and one
@@ -1465,7 +1474,8 @@ def sum_cl(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, cd, ch
     two = (mode == 0 or mode == 2) and kw_full == 2 and sw > 0
     xf = x.reshape(-1)
     yf = y.reshape(-1)
-    for job in prange(N * OD * OH):
+    lo_t, hi_t = _share(N * OD * OH, tid, nthr)
+    for job in range(lo_t, hi_t):
         n, od, oh, nd, nh, i0, i1 = _window_rows(job, OD, OH, bd, ld, hd, bh, lh, hh, dd, dh)
         acc = np.empty(C, np.float64)
         lo, hi = 0, 0  # the outputs done by the four-tap interior pass
@@ -1583,10 +1593,11 @@ def _bterm(mode, g, xv, yv, p):
 
 
 @nb.njit(**_OPTS)
-def norm_bwd_cl(dy, dx, x, y, mode, p, pd, od_, ph, oh_, pw, ow_):
+def norm_bwd_cl(dy, dx, x, y, mode, p, pd, od_, ph, oh_, pw, ow_, tid, nthr):
     """Lp-norm backward, channels-last gather (each cell sums its windows' terms)."""
     N, D, H, W, C = dx.shape
-    for job in prange(N * D * H):
+    lo_t, hi_t = _share(N * D * H, tid, nthr)
+    for job in range(lo_t, hi_t):
         n, i0, i1 = _unravel3(job, D, H)
         for i2 in range(W):
             for c in range(C):
@@ -1604,7 +1615,7 @@ def norm_bwd_cl(dy, dx, x, y, mode, p, pd, od_, ph, oh_, pw, ow_):
 
 
 @nb.njit(**_OPTS)
-def mean_bwd_cl(dy, dx, fd, fh, fw, pd, od_, ph, oh_, pw, ow_, rows):
+def mean_bwd_cl(dy, dx, fd, fh, fw, pd, od_, ph, oh_, pw, ow_, rows, tid, nthr):
     """Mean backward, channels-last gather, separable (the factor of output (o0, o1, o2) is
     fd[o0] * fh[o1] * fw[o2]): for each input row (n, i0, i1), a vertical pass sums the scaled
     output rows whose windows hold it into one float64 row ``v`` over (OW, C) (up to three rows
@@ -1615,7 +1626,8 @@ def mean_bwd_cl(dy, dx, fd, fh, fw, pd, od_, ph, oh_, pw, ow_, rows):
     OW = dy.shape[3]
     M = OW * C
     nblk = (H + rows - 1) // rows
-    for job in prange(N * D * nblk):
+    lo_t, hi_t = _share(N * D * nblk, tid, nthr)
+    for job in range(lo_t, hi_t):
         n, i0, blk = _unravel3(job, D, nblk)
         r0 = blk * rows
         v = np.empty((OW, C), np.float64)
@@ -1695,10 +1707,11 @@ def _vsum(dst, a, fa, b, fb, c, fc, k):
 
 
 @nb.njit(**_OPTS)
-def norm_bwd_cf(dy, dx, x, y, mode, p, pd, od_, ph, oh_, pw, ow_):
+def norm_bwd_cf(dy, dx, x, y, mode, p, pd, od_, ph, oh_, pw, ow_, tid, nthr):
     """Lp-norm backward, channels-first gather (each cell sums its windows' terms)."""
     N, C, D, H, W = dx.shape
-    for job in prange(N * C * D):
+    lo_t, hi_t = _share(N * C * D, tid, nthr)
+    for job in range(lo_t, hi_t):
         n, c, i0 = _unravel3(job, C, D)
         for i1 in range(H):
             for i2 in range(W):
@@ -2009,7 +2022,7 @@ def _tile_starts(base, j0, j1, rows, H, W):
 
 
 @nb.njit(**_OPTS)
-def max_cf_tiles(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw):
+def max_cf_tiles(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, tid, nthr):
     """Max, channels-first, for windows two wide at stride 2 that tile every row from its start
     (2x2/2, 3x2/2, 2x2x2/2, 1-D 2/2) with at most four real rows each, in one plane or
     several (the engine's ``_tiles``; the W tables and dw are then implied): each output row
@@ -2019,7 +2032,8 @@ def max_cf_tiles(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw):
     xf = x.reshape(-1)
     yf = y.reshape(-1)
     ahead = min(W, _AHEAD // xf.itemsize)
-    for job in prange(N * C * OD):
+    lo_t, hi_t = _share(N * C * OD, tid, nthr)
+    for job in range(lo_t, hi_t):
         n, c, od = _unravel3(job, C, OD)
         base = (n * C + c) * D * H * W  # the plane's first cell in xf
         nd = hd[od] - ld[od]
@@ -2103,7 +2117,7 @@ def _tile_sums4(yf, y0, m, xf, s0, s1, s2, s3, mode, pow2, div, t):
 
 
 @nb.njit(**_OPTS)
-def sum_cf_tiles(x, y, mode, bd, ld, hd, bh, lh, hh, dd, dh, cd, ch, cw):
+def sum_cf_tiles(x, y, mode, bd, ld, hd, bh, lh, hh, dd, dh, cd, ch, cw, tid, nthr):
     """Mean (divisor cd[od] * ch[oh] * cw[0]) or L2 norm (mode 2), channels-first, for the
     windows of :func:`max_cf_tiles` (two wide at stride 2, tiling every row from its start; at
     most four real rows, 2-D or 3-D): each output row straight from its one to three input
@@ -2114,7 +2128,8 @@ def sum_cf_tiles(x, y, mode, bd, ld, hd, bh, lh, hh, dd, dh, cd, ch, cw):
     xf = x.reshape(-1)
     yf = y.reshape(-1)
     ahead = min(W, _AHEAD // xf.itemsize)
-    for job in prange(N * C * OD):
+    lo_t, hi_t = _share(N * C * OD, tid, nthr)
+    for job in range(lo_t, hi_t):
         n, c, od = _unravel3(job, C, OD)
         base = (n * C + c) * D * H * W  # the plane's first cell in xf
         nd = hd[od] - ld[od]
@@ -2257,7 +2272,7 @@ def _fold_flat(t, xf, s0, s1, s2, s3, k, first):
 
 
 @nb.njit(**_OPTS)
-def max_cf_rows(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw_full, sw):
+def max_cf_rows(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw_full, sw, tid, nthr):
     N, C, D, H, W = x.shape
     OD, OH, OW = y.shape[2], y.shape[3], y.shape[4]
     a, b = _interior(bw, lw, hw, kw_full)
@@ -2270,7 +2285,8 @@ def max_cf_rows(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw_f
     z = x.itemsize
     span = min(W * z, _AHEAD)
     most = max(1, (hd - ld).max() * (hh - lh).max())  # the most real rows a window has
-    for job in prange(N * C * OD):
+    lo_t, hi_t = _share(N * C * OD, tid, nthr)
+    for job in range(lo_t, hi_t):
         n, c, od = _unravel3(job, C, OD)
         tmp = np.empty(W, x.dtype)
         buf = np.empty(2 * W + 4, x.dtype)
@@ -2414,7 +2430,7 @@ def _max_row_nan(x, yr, n, c, i0, i1, nh, dh, fill, bw, lw, hw, kw_full, sw, a, 
 
 
 @nb.njit(**_OPTS)
-def max_cf_fold(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw_full, sw):
+def max_cf_fold(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw_full, sw, tid, nthr):
     """Channels-first max over windows two or three wide (dilation 1) at stride 1 or 2 whose
     real rows, one to three of them, lie in one plane (2-D pooling: 3x3/2, the ResNet stem;
     2x2/1; 3x3/1), every window with a real tap (the engine checks: ``_folds``; dw, always
@@ -2435,7 +2451,8 @@ def max_cf_fold(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw_f
     z = x.itemsize
     span = min(W * z, _AHEAD)
     step = np.uint64(dh) * uW
-    for job in prange(N * C * OD):
+    lo_t, hi_t = _share(N * C * OD, tid, nthr)
+    for job in range(lo_t, hi_t):
         n, c, od = _unravel3(job, C, OD)
         i0 = bd[od] + ld[od] * dd
         plane = np.uint64((n * C + c) * D + i0) * uH
@@ -2582,7 +2599,7 @@ def _next_row(x, job, OD, OH, bd, ld, hd, bh, lh, hh, dd, dh):
 
 @nb.njit(**_OPTS)
 def sum_cl_rows(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, cd, ch, cw,
-                kw_full, sw):
+                kw_full, sw, tid, nthr):
     """Channels-last mean/Lp for overlapping windows along W: the window's input rows are folded
     into one (W, C) float64 row once (two or three rows per pass), then each output sums its kw
     row cells. For a mean with 2 or 3 taps at stride 1 or 2, the outputs whose windows lie
@@ -2604,7 +2621,8 @@ def sum_cl_rows(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, c
             left = max(left, bw[ow] + (hw[ow] - 1) * dw + 1)
         elif ow >= b and hw[ow] > lw[ow]:
             right = min(right, bw[ow] + lw[ow] * dw)
-    for job in prange(N * OD * OH):
+    lo_t, hi_t = _share(N * OD * OH, tid, nthr)
+    for job in range(lo_t, hi_t):
         n, od, oh, nd, nh, i0, i1 = _window_rows(job, OD, OH, bd, ld, hd, bh, lh, hh, dd, dh)
         tmp = np.empty((W, C), np.float64)
         flat = tmp.reshape(W * C)
@@ -2729,14 +2747,16 @@ def _argmax_edges(rv, ri, xr, bw, lw, hw, dw, rowbase, a, b):
 
 
 @nb.njit(**_OPTS)
-def argmax_cf_rows(x, y, idx, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw_full, sw):
+def argmax_cf_rows(x, y, idx, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw_full, sw,
+                   tid, nthr):
     """Max with argmax, channels-first: each input row of a window is reduced along W first
     (first max in tap order), then rows are combined in (d, h) order, which is exactly the
     row-major first-maximum rule. Every window must hold a real cell (the spec guarantees it)."""
     N, C, D, H, W = x.shape
     OD, OH, OW = y.shape[2], y.shape[3], y.shape[4]
     a, b = _interior(bw, lw, hw, kw_full)
-    for job in prange(N * C * OD):
+    lo_t, hi_t = _share(N * C * OD, tid, nthr)
+    for job in range(lo_t, hi_t):
         n, c, od = _unravel3(job, C, OD)
         rv = np.empty(OW, x.dtype)
         ri = np.empty(OW, np.int64)
@@ -2841,7 +2861,7 @@ def _sum_edges_rows(acc, x, n, c, od, oh, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd
 
 @nb.njit(**_OPTS)
 def sum_cf_rows(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, cd, ch, cw,
-                kw_full, sw):
+                kw_full, sw, tid, nthr):
     N, C, D, H, W = x.shape
     OD, OH, OW = y.shape[2], y.shape[3], y.shape[4]
     a, b = _interior(bw, lw, hw, kw_full)
@@ -2854,7 +2874,8 @@ def sum_cf_rows(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, c
     for ow in range(a, b):
         fused = fused and (mode == 2 or cw[ow] == cw[a])
     direct = fused and not _is_half(x)
-    for job in prange(N * C * OD):
+    lo_t, hi_t = _share(N * C * OD, tid, nthr)
+    for job in range(lo_t, hi_t):
         n, c, od = _unravel3(job, C, OD)
         tmp = np.empty(W, np.float64)
         acc = np.empty(OW, np.float64)
@@ -2943,10 +2964,11 @@ def sum_cf_rows(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, c
 
 
 @nb.njit(**_OPTS)
-def max_bwd_scatter_cf(dy, idx, dx):
+def max_bwd_scatter_cf(dy, idx, dx, tid, nthr):
     """dy, idx: (planes, outputs); dx: (planes, inputs), cleared here plane by plane."""
     P, O = dy.shape
-    for p in prange(P):
+    lo_t, hi_t = _share(P, tid, nthr)
+    for p in range(lo_t, hi_t):
         _zero(dx[p])
         for o in range(O):
             i = idx[p, o]
@@ -2955,11 +2977,12 @@ def max_bwd_scatter_cf(dy, idx, dx):
 
 
 @nb.njit(**_OPTS)
-def max_bwd_scatter_cl(dy, idx, dx, block):
+def max_bwd_scatter_cl(dy, idx, dx, block, tid, nthr):
     """dy, idx: (N, outputs, C); dx: (N, inputs, C), cleared here; channel blocks in parallel."""
     N, O, C = dy.shape
     nb_ = (C + block - 1) // block
-    for job in prange(N * nb_):
+    lo_t, hi_t = _share(N * nb_, tid, nthr)
+    for job in range(lo_t, hi_t):
         n = job // nb_
         c0 = (job % nb_) * block
         c1 = min(C, c0 + block)
@@ -2973,13 +2996,14 @@ def max_bwd_scatter_cl(dy, idx, dx, block):
 
 
 @nb.njit(**_OPTS)
-def mean_bwd_rows_cf(dy, dx, fd, fh, fw, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw):
+def mean_bwd_rows_cf(dy, dx, fd, fh, fw, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, tid, nthr):
     """Mean backward, channels-first, one thread per plane: each output row is spread along W
     into a row buffer once, which is then added to every input row of its windows (the plane
     is cleared first)."""
     N, C, D, H, W = dx.shape
     OD, OH, OW = dy.shape[2], dy.shape[3], dy.shape[4]
-    for job in prange(N * C):
+    lo_t, hi_t = _share(N * C, tid, nthr)
+    for job in range(lo_t, hi_t):
         n = job // C
         c = job % C
         for i0 in range(D):
@@ -3014,6 +3038,13 @@ def _add_scaled(dst, src, f):
 # sum order differs from a sequential one; max is order-independent).
 
 _LANES = 128
+
+
+@nb.njit(inline="always")
+def _share(n, tid, nthr):
+    """[lo, hi): the share of thread ``tid`` of ``nthr`` in jobs 0..n-1, in one contiguous run
+    (as Numba's static schedule of a prange loop)."""
+    return _plane_range(tid, nthr, n)
 
 
 @nb.njit
@@ -3051,12 +3082,13 @@ def _lanes_max(lanes, xr, full, xf, base):
 
 
 @nb.njit(**_OPTS)
-def global_max_planes(x, y, chunks):
+def global_max_planes(x, y, chunks, tid, nthr):
     """y[p] = max of x[p, :] (NaN-propagating); x: (planes, size >= 1)."""
     P, S = x.shape
     full = S - S % _LANES
     xf = x.reshape(-1)
-    for c in prange(chunks):
+    lo_t, hi_t = _share(chunks, tid, nthr)
+    for c in range(lo_t, hi_t):
         lo, hi = _plane_range(c, chunks, P)
         lanes = _scratch(_LANES, x.dtype)
         for i in range(lo, hi):
@@ -3083,7 +3115,7 @@ _SHORT_PLANE = 4096
 
 
 @nb.njit(**_OPTS)
-def global_max_short(x, y, inf, chunks):
+def global_max_short(x, y, inf, chunks, tid, nthr):
     """y[p] = max of x[p, :] (NaN-propagating, the earlier tap winning ties, as _up) for
     floats given as their bits, signed (x, y: int16/32/64; inf: the bits of +inf). The largest
     key (_skey) of a plane, a reduction that vectorises, is the key of its maximum, unless the
@@ -3092,7 +3124,8 @@ def global_max_short(x, y, inf, chunks):
     P, S = x.shape
     uS = np.uint64(S)
     xf = x.reshape(-1)
-    for c in prange(chunks):
+    lo_t, hi_t = _share(chunks, tid, nthr)
+    for c in range(lo_t, hi_t):
         lo, hi = _plane_range(c, chunks, P)
         for i in range(np.uint64(lo), np.uint64(hi)):
             a = i * uS
@@ -3188,21 +3221,23 @@ def _finish(acc, mode, p, div):
 
 
 @nb.njit(**_OPTS)
-def global_sum_planes(x, y, mode, p, div, chunks):
+def global_sum_planes(x, y, mode, p, div, chunks, tid, nthr):
     """y[p] = mean (sum / div) or Lp norm of x[p, :], accumulated in float64 lanes."""
     P, S = x.shape
     full = S - S % _LANES
     xf = x.reshape(-1)
     if S < _SHORT_PLANE and (mode == 0 or mode == 2):  # short planes: one run each
         uS = np.uint64(S)
-        for c in prange(chunks):
+        lo_t, hi_t = _share(chunks, tid, nthr)
+        for c in range(lo_t, hi_t):
             lo, hi = _plane_range(c, chunks, P)
             for i in range(np.uint64(lo), np.uint64(hi)):
                 a = i * uS
                 acc = _run_sum(xf, a, uS) if mode == 0 else _run_sumsq(xf, a, uS)
                 _put(y, i, _finish(acc, mode, p, div))
         return
-    for c in prange(chunks):
+    lo_t, hi_t = _share(chunks, tid, nthr)
+    for c in range(lo_t, hi_t):
         lo, hi = _plane_range(c, chunks, P)
         lanes = _scratch(_LANES, np.float64)
         tail = _scratch(1, np.float64)
@@ -3233,21 +3268,31 @@ def _part_range(job, parts, S):
 
 
 @nb.njit(**_OPTS)
-def global_sum_cl(x, y, mode, div, parts):
+def global_sum_cl(x, y, mode, div, parts, sums, stage, tid, nthr):
     """y[n, c] = the mean (mode 0, sum / div) or L2 norm (mode 2) of x[n, :, c], channels-last
     (x: (N, positions, C)), in flat loops (no view per position) vectorised over the channels.
     With parts == 1 each channel is summed from +0 over the positions in order, as the window
     engine sums a global window (the same result); when the batch alone cannot keep the
     threads busy, the positions of an image are split into `parts` runs, summed alike and
-    then added in order. Each position prefetches the one _AHEAD bytes further on (the hardware
-    prefetcher alone keeps the stream too short: global mean of (16, 112, 112, 64) float32,
-    two threads, 1.3 -> 1.0 ms in cache, and faster back to that after a pause)."""
+    then added in order (``sums``, (N * parts, C) float64, holds the runs' sums: stage 0 sums
+    the runs, stage 1, once every thread is through stage 0, adds them). Each position
+    prefetches the one _AHEAD bytes further on (the hardware prefetcher alone keeps the stream
+    too short: global mean of (16, 112, 112, 64) float32, two threads, 1.3 -> 1.0 ms in cache,
+    and faster back to that after a pause)."""
     N, S, C = x.shape
     xf = x.reshape(-1)
     z = xf.itemsize
     uC = np.uint64(C)
-    sums = np.empty((N * parts if parts > 1 else 0, C), np.float64)
-    for job in prange(N * parts):
+    if stage == 1:
+        lo_t, hi_t = _share(N, tid, nthr)
+        for n in range(lo_t, hi_t):
+            acc = sums[n * parts].copy()
+            for p in range(1, parts):
+                acc += sums[n * parts + p]
+            _finish_row(y[n], acc, mode, 1.0, div)
+        return
+    lo_t, hi_t = _share(N * parts, tid, nthr)
+    for job in range(lo_t, hi_t):
         n, q0, q1 = _part_range(job, parts, S)
         acc = np.zeros(C, np.float64)
         base = np.uint64(n) * np.uint64(S) * uC
@@ -3268,16 +3313,10 @@ def global_sum_cl(x, y, mode, div, parts):
             sums[job] = acc
         else:
             _finish_row(y[n], acc, mode, 1.0, div)
-    if parts > 1:
-        for n in prange(N):
-            acc = sums[n * parts].copy()
-            for p in range(1, parts):
-                acc += sums[n * parts + p]
-            _finish_row(y[n], acc, mode, 1.0, div)
 
 
 @nb.njit(**_OPTS)
-def global_max_cl(x, y, inf, parts):
+def global_max_cl(x, y, inf, parts, keys, mags, stage, tid, nthr):
     """y[n, c] = max of x[n, :, c] (NaN-propagating, the earlier tap winning ties, as _up),
     channels-last (x: (N, positions, C)) floats given as their bits, signed (as
     global_max_short). Each run of positions (one per image, or `parts` per image when the
@@ -3285,14 +3324,15 @@ def global_max_cl(x, y, inf, parts):
     (_smag) of every channel, integer maxima vectorised over the channels (a float compare
     and select did not vectorise here); the runs' maxima are then combined. A channel whose
     largest |bits| is a NaN's, or whose maximum is a zero, takes its first NaN, or first
-    zero: the tap _up would have kept."""
+    zero: the tap _up would have kept. ``keys`` and ``mags`` ((N * parts, C), x's dtype)
+    hold the runs' maxima: stage 0 takes them, stage 1, once every thread is through stage 0,
+    combines them; stage 2 (parts == 1: a thread's runs are its images) does both."""
     N, S, C = x.shape
     xf = x.reshape(-1)
     z = xf.itemsize
     uC = np.uint64(C)
-    keys = np.empty((N * parts, C), x.dtype)
-    mags = np.empty((N * parts, C), x.dtype)
-    for job in prange(N * parts):
+    lo_t, hi_t = _share(N * parts, tid, nthr)
+    for job in range(lo_t, hi_t if stage != 1 else lo_t):
         n, q0, q1 = _part_range(job, parts, S)
         # a job's own arrays, stored to once per position: rows of `keys` written by two
         # threads shared a cache line (two runs per image took twice as long as one)
@@ -3313,7 +3353,8 @@ def global_max_cl(x, y, inf, parts):
                 mj[c] = max(mj[c], _smag(b))
         keys[job] = kj
         mags[job] = mj
-    for n in prange(N):
+    lo_t, hi_t = _share(N, tid, nthr)
+    for n in range(lo_t, hi_t if stage != 0 else lo_t):
         yn = y[n]
         base = np.uint64(n) * np.uint64(S) * uC
         for c in range(C):
@@ -3339,7 +3380,7 @@ def _scaled_tap(dst, g, f):
 
 @nb.njit(**_OPTS)
 def bwd_tiles_cl(dy, idx, dx, fd, fh, fw, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw,
-                 is_max, local):
+                 is_max, local, tid, nthr):
     """Max or mean backward, channels-last, for windows that never overlap: every input cell
     of a window is written exactly once, vectorised over C. Max (``is_max``): its output's
     gradient where it won (``idx``: flat indices in the plane, or with ``local`` the winning
@@ -3348,7 +3389,8 @@ def bwd_tiles_cl(dy, idx, dx, fd, fh, fw, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd
     keep the caller's zeros."""
     N, D, H, W, C = dx.shape
     OD, OH, OW = dy.shape[1], dy.shape[2], dy.shape[3]
-    for job in prange(N * OD * OH):
+    lo_t, hi_t = _share(N * OD * OH, tid, nthr)
+    for job in range(lo_t, hi_t):
         n, od, oh = _unravel3(job, OD, OH)
         for ow in range(OW):
             g = dy[n, od, oh, ow]
@@ -3402,7 +3444,7 @@ def _block_at(blk, block, planes, S, P):
 
 
 @nb.njit(**_OPTS)
-def max_cf_small(xf, yf, fill, rows, nr, cols, nc, taps, nt, S, W, P, OW, block, chunks):
+def max_cf_small(xf, yf, fill, rows, nr, cols, nc, taps, nt, S, W, P, OW, block, chunks, tid, nthr):
     """Max over every plane of ``S`` cells (rows ``W`` long) in ``xf`` (flat) into ``P``
     outputs (rows ``OW`` long) each in ``yf``, ``block`` planes at a time: per row group and
     column, the maximum of the group's rows for each plane of the block (``cs``, one column
@@ -3412,7 +3454,8 @@ def max_cf_small(xf, yf, fill, rows, nr, cols, nc, taps, nt, S, W, P, OW, block,
     order) with _up, where the first NaN wins. ``chunks`` runs of blocks (one per thread)."""
     G, R, KC, planes, nblocks, runs = _small_sizes(yf, rows, nr, cols, P, block, chunks)
     K = taps.shape[0] // P
-    for ch in prange(runs):
+    lo_t, hi_t = _share(runs, tid, nthr)
+    for ch in range(lo_t, hi_t):
         lo, hi = _plane_range(ch, runs, nblocks)
         cs = np.empty(G * W * block, xf.dtype)
         m = np.empty(block, xf.dtype)
@@ -3541,13 +3584,14 @@ def _tfold_block(xf, yf, T, cs, acc, xb, yb, nb_, rows, nr, R, cols, nc, KC, div
 
 
 @nb.njit(**_OPTS)
-def sum_cf_small(xf, yf, mode, p, rows, nr, cols, nc, div, S, W, P, OW, block, chunks):
+def sum_cf_small(xf, yf, mode, p, rows, nr, cols, nc, div, S, W, P, OW, block, chunks, tid, nthr):
     """Mean (divided by ``div[o]``) or Lp norm (reduction ``mode``, see the module notes) over
     the planes and windows of :func:`max_cf_small`, ``block`` planes at a time: the block's
     terms are first laid out cell by cell in float64 (``T``: each cell's planes contiguous),
     so that every later step is a vectorised pass over the block (:func:`_tfold_block`)."""
     G, R, KC, planes, nblocks, runs = _small_sizes(yf, rows, nr, cols, P, block, chunks)
-    for ch in prange(runs):
+    lo_t, hi_t = _share(runs, tid, nthr)
+    for ch in range(lo_t, hi_t):
         lo, hi = _plane_range(ch, runs, nblocks)
         T = np.empty(S * block, np.float64)
         cs = np.empty(G * W * block, np.float64)
