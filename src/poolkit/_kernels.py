@@ -19,18 +19,29 @@ from __future__ import annotations
 import math
 import os
 import platform
+import warnings
 
 import numba as nb
 import numpy as np
 from numba import types
 from numba.extending import overload
 
-# Not Numba's parallel=True: every kernel takes its thread's share of the work (the last two
-# arguments, ``tid`` of ``nthr``, see _share) and the engine runs the shares on threads of its
-# own (_workers), the GIL released. The same machine code as a prange loop's, at a third of the
-# compile time (max_cl for float32: 35 -> 12.5 s), since Numba's parfor passes and its second
-# compilation of each loop body as a gufunc are gone.
-_OPTS = dict(cache=True, nogil=True, error_model="numpy", fastmath=False)
+# No prange loops: every kernel takes its thread's share of the work (the last two arguments,
+# ``tid`` of ``nthr``, see _share) and the engine runs the shares on threads of its own
+# (_workers), the GIL released. Numba's parfor passes still run, every transformation off: with
+# nothing to parallelise they still analyse and simplify the IR, which made faster code than
+# plain njit (max 3x3/2 pad 1 channels-first, (16, 64, 112, 112) float32, one thread: 8.3-8.7
+# ms plain, 4.0-4.3 ms so, 4.1-6.4 ms with prange). Compiling max_cl for float32 takes 16.8 s
+# so, against 35 s with a prange loop (which also compiled each loop body again, as a gufunc)
+# and 12.5 s plain.
+_PARALLEL = dict(comprehension=False, prange=False, setitem=False, reduction=False, numpy=False,
+                 stencil=False, fusion=False, inplace_binop=False)
+_OPTS = dict(parallel=_PARALLEL, cache=True, nogil=True, error_model="numpy", fastmath=False)
+# ... and Numba warns, on compiling each kernel, that it found nothing to parallelise: only for
+# poolkit's kernel modules is that expected
+warnings.filterwarnings(
+    "ignore", r"(?s).*no transformation for parallel execution was possible"
+    r".*poolkit[\\/]_(kernels|half)\.py", nb.NumbaPerformanceWarning)
 _NOJIT = os.environ.get("NUMBA_DISABLE_JIT", "0") not in ("", "0")
 
 # float16 data reaches the kernels as its uint16 bit patterns (Numba has no float16 type on the
@@ -1474,10 +1485,10 @@ def sum_cl(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, cd, ch
     two = (mode == 0 or mode == 2) and kw_full == 2 and sw > 0
     xf = x.reshape(-1)
     yf = y.reshape(-1)
+    acc = np.empty(C, np.float64)
     lo_t, hi_t = _share(N * OD * OH, tid, nthr)
     for job in range(lo_t, hi_t):
         n, od, oh, nd, nh, i0, i1 = _window_rows(job, OD, OH, bd, ld, hd, bh, lh, hh, dd, dh)
-        acc = np.empty(C, np.float64)
         lo, hi = 0, 0  # the outputs done by the four-tap interior pass
         taps = nd * nh * kw_full
         rows = nd * nh
@@ -1626,12 +1637,12 @@ def mean_bwd_cl(dy, dx, fd, fh, fw, pd, od_, ph, oh_, pw, ow_, rows, tid, nthr):
     OW = dy.shape[3]
     M = OW * C
     nblk = (H + rows - 1) // rows
+    v = np.empty((OW, C), np.float64)
+    vf = v.reshape(M)
     lo_t, hi_t = _share(N * D * nblk, tid, nthr)
     for job in range(lo_t, hi_t):
         n, i0, blk = _unravel3(job, D, nblk)
         r0 = blk * rows
-        v = np.empty((OW, C), np.float64)
-        vf = v.reshape(M)
         for i1 in range(r0, min(H, r0 + rows)):
             k = 0
             f0 = f1 = f2 = 0.0
@@ -2128,13 +2139,13 @@ def sum_cf_tiles(x, y, mode, bd, ld, hd, bh, lh, hh, dd, dh, cd, ch, cw, tid, nt
     xf = x.reshape(-1)
     yf = y.reshape(-1)
     ahead = min(W, _AHEAD // xf.itemsize)
+    t = np.empty(W, np.float64)
     lo_t, hi_t = _share(N * C * OD, tid, nthr)
     for job in range(lo_t, hi_t):
         n, c, od = _unravel3(job, C, OD)
         base = (n * C + c) * D * H * W  # the plane's first cell in xf
         nd = hd[od] - ld[od]
         i0 = bd[od] + ld[od] * dd
-        t = np.empty(W, np.float64)
         tile_nh = -1  # the window height the rows' offsets below were worked out for
         rows = _coords4(0, 0, 1, 1, dd, dh, 0, 1, 0)
         for oh in range(OH):
@@ -2285,19 +2296,19 @@ def max_cf_rows(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw_f
     z = x.itemsize
     span = min(W * z, _AHEAD)
     most = max(1, (hd - ld).max() * (hh - lh).max())  # the most real rows a window has
+    tmp = np.empty(W, x.dtype)
+    buf = np.empty(2 * W + 4, x.dtype)
+    offs = np.empty(most, np.uint64)  # the flat offsets of a window's rows
+    # 3x3/2: the folded row split by column parity, column c at ev[c // 2 + 1] (even c) or
+    # ov[(c - 1) // 2 + 1] (odd c), two cells of padding (fill) on each side; u, v: the
+    # first two columns of window 0 onwards, so window j is u[j], v[j], u[j + 1]
+    # (their own arrays, not views of buf: the compiler then knows that the folded row's
+    # stores cannot change the rows read; in cache, one image: 0.21 -> 0.17 ms)
+    ev = np.empty(W + 2, x.dtype)
+    ov = np.empty(W + 2, x.dtype)
     lo_t, hi_t = _share(N * C * OD, tid, nthr)
     for job in range(lo_t, hi_t):
         n, c, od = _unravel3(job, C, OD)
-        tmp = np.empty(W, x.dtype)
-        buf = np.empty(2 * W + 4, x.dtype)
-        offs = np.empty(most, np.uint64)  # the flat offsets of a window's rows
-        # 3x3/2: the folded row split by column parity, column c at ev[c // 2 + 1] (even c) or
-        # ov[(c - 1) // 2 + 1] (odd c), two cells of padding (fill) on each side; u, v: the
-        # first two columns of window 0 onwards, so window j is u[j], v[j], u[j + 1]
-        # (their own arrays, not views of buf: the compiler then knows that the folded row's
-        # stores cannot change the rows read; in cache, one image: 0.21 -> 0.17 ms)
-        ev = np.empty(W + 2, x.dtype)
-        ov = np.empty(W + 2, x.dtype)
         if c0 & 1:
             u = ov[(c0 - 1) // 2 + 1:]
             v = ev[(c0 + 1) // 2 + 1:]
@@ -2451,12 +2462,12 @@ def max_cf_fold(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw_f
     z = x.itemsize
     span = min(W * z, _AHEAD)
     step = np.uint64(dh) * uW
+    tmp = np.empty(W, x.dtype)
     lo_t, hi_t = _share(N * C * OD, tid, nthr)
     for job in range(lo_t, hi_t):
         n, c, od = _unravel3(job, C, OD)
         i0 = bd[od] + ld[od] * dd
         plane = np.uint64((n * C + c) * D + i0) * uH
-        tmp = np.empty(W, x.dtype)
         for oh in range(OH):
             nh = hh[oh] - lh[oh]
             i1 = bh[oh] + lh[oh] * dh
@@ -2621,11 +2632,12 @@ def sum_cl_rows(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, c
             left = max(left, bw[ow] + (hw[ow] - 1) * dw + 1)
         elif ow >= b and hw[ow] > lw[ow]:
             right = min(right, bw[ow] + lw[ow] * dw)
+    tmp = np.empty((W, C), np.float64)
+    flat = tmp.reshape(W * C)
+    acc = np.empty(C, np.float64)
     lo_t, hi_t = _share(N * OD * OH, tid, nthr)
     for job in range(lo_t, hi_t):
         n, od, oh, nd, nh, i0, i1 = _window_rows(job, OD, OH, bd, ld, hd, bh, lh, hh, dd, dh)
-        tmp = np.empty((W, C), np.float64)
-        flat = tmp.reshape(W * C)
         f = cd[od] * ch[oh]
         yi = y[n, od, oh].reshape(OW * C)[a * C:b * C]  # the interior (flat_ok)
         if flat_ok and not _is_half(x) and (nd * nh == 1 or (nd * nh == 2 and sw == 1)):
@@ -2652,7 +2664,6 @@ def sum_cl_rows(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, c
                            _next_row(x, job, OD, OH, bd, ld, hd, bh, lh, hh, dd, dh))
             elif flat_ok:
                 _mean_stride2(yi, flat[bw[a] * C:], C, kw_full, f * cw[a])
-        acc = np.empty(C, np.float64)
         for ow in range(OW):
             if flat_ok and a <= ow < b:
                 continue
@@ -2755,13 +2766,13 @@ def argmax_cf_rows(x, y, idx, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw
     N, C, D, H, W = x.shape
     OD, OH, OW = y.shape[2], y.shape[3], y.shape[4]
     a, b = _interior(bw, lw, hw, kw_full)
+    rv = np.empty(OW, x.dtype)
+    ri = np.empty(OW, np.int64)
+    bv = np.empty(W, x.dtype)
+    bi = np.empty(W, np.int64)
     lo_t, hi_t = _share(N * C * OD, tid, nthr)
     for job in range(lo_t, hi_t):
         n, c, od = _unravel3(job, C, OD)
-        rv = np.empty(OW, x.dtype)
-        ri = np.empty(OW, np.int64)
-        bv = np.empty(W, x.dtype)
-        bi = np.empty(W, np.int64)
         for oh in range(OH):
             yr = y[n, c, od, oh]
             ir = idx[n, c, od, oh]
@@ -2874,12 +2885,12 @@ def sum_cf_rows(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, c
     for ow in range(a, b):
         fused = fused and (mode == 2 or cw[ow] == cw[a])
     direct = fused and not _is_half(x)
+    tmp = np.empty(W, np.float64)
+    acc = np.empty(OW, np.float64)
+    buf = np.empty(W, np.float64)
     lo_t, hi_t = _share(N * C * OD, tid, nthr)
     for job in range(lo_t, hi_t):
         n, c, od = _unravel3(job, C, OD)
-        tmp = np.empty(W, np.float64)
-        acc = np.empty(OW, np.float64)
-        buf = np.empty(W, np.float64)
         # the plane of the window's first real row, and the output rows (views taken once a job)
         xq = x[n, c, min(max(bd[od] + ld[od] * dd, 0), D - 1)]
         yq = y[n, c, od]
@@ -3002,6 +3013,7 @@ def mean_bwd_rows_cf(dy, dx, fd, fh, fw, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd,
     is cleared first)."""
     N, C, D, H, W = dx.shape
     OD, OH, OW = dy.shape[2], dy.shape[3], dy.shape[4]
+    row = np.empty(W, np.float64)
     lo_t, hi_t = _share(N * C, tid, nthr)
     for job in range(lo_t, hi_t):
         n = job // C
@@ -3009,7 +3021,6 @@ def mean_bwd_rows_cf(dy, dx, fd, fh, fw, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd,
         for i0 in range(D):
             for i1 in range(H):
                 _zero(dx[n, c, i0, i1])
-        row = np.empty(W, np.float64)
         for od in range(OD):
             for oh in range(OH):
                 for w in range(W):
