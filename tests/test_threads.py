@@ -147,8 +147,6 @@ def _child(conn) -> None:
 
 @pytest.mark.skipif(sys.platform == "win32", reason="no fork")
 def test_a_forked_child_runs_shares_on_threads_of_its_own() -> None:
-    # (plain Python shares: a forked child of a process whose kernels have run cannot run them
-    # under Numba's OpenMP threading layer, which terminates it; that is Numba's rule, not ours)
     out = np.zeros(3)
     _workers.run(_fill, (out,), 3)  # the parent's workers are running now
     np.testing.assert_array_equal(out, [1, 2, 3])
@@ -160,6 +158,43 @@ def test_a_forked_child_runs_shares_on_threads_of_its_own() -> None:
     try:
         assert recv.poll(60), "the child did not answer: its shares went to the parent's workers"
         np.testing.assert_array_equal(recv.recv(), [1, 2, 3])
+        child.join(30)
+        assert child.exitcode == 0
+    finally:
+        if child.is_alive():
+            child.kill()
+
+
+def _kernels_child(conn, expected: dict) -> None:
+    _engine.SMALL_WORK = 0
+    _engine.threads = lambda: 3
+    wrong = []
+    for fmt in ("channels_last", "channels_first"):
+        for name, call in _calls("float32", fmt):
+            for g, e in zip(_as_list(call()), expected[fmt, name], strict=True):
+                if not np.array_equal(g, e, equal_nan=True):
+                    wrong.append(f"{fmt} {name}")
+    conn.send(wrong)
+    conn.close()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="no fork")
+def test_a_forked_child_runs_every_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The kernels use no Numba parallel region (no prange, no array expression turned into
+    one): under Numba's OpenMP threading layer a forked child of a process that has run one is
+    terminated on its own first one."""
+    monkeypatch.setattr(_engine, "SMALL_WORK", 0)
+    monkeypatch.setattr(_engine, "threads", lambda: 3)
+    expected = {(fmt, name): _as_list(call()) for fmt in ("channels_last", "channels_first")
+                for name, call in _calls("float32", fmt)}
+    ctx = multiprocessing.get_context("fork")
+    recv, send = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_kernels_child, args=(send, expected))
+    child.start()
+    send.close()
+    try:
+        assert recv.poll(120), f"the child did not answer (exit code {child.exitcode})"
+        assert recv.recv() == []
         child.join(30)
         assert child.exitcode == 0
     finally:

@@ -658,7 +658,9 @@ def _full_run(lw, hw):
     windows hold all of them, when they are one run (a = b when there is none or, as adaptive
     windows may, they alternate with clipped ones)."""
     OW = lw.shape[0]
-    kw_full = hw.max()
+    kw_full = hw[0]
+    for ow in range(1, OW):
+        kw_full = max(kw_full, hw[ow])
     a = 0
     while a < OW and (lw[a] != 0 or hw[a] != kw_full):
         a += 1
@@ -976,7 +978,9 @@ def max_cl(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, tid, nthr
     # windows two wide (2x2/2, 2x2x2/2) moving a fixed step: flat loops over each row
     two = kw_full == 2 and sw > 0
     J = N * OD * OH
-    done = np.zeros(J if three else 0, np.bool_)  # output rows _max3_rows_cl did
+    done = np.empty(J if three else 0, np.bool_)  # output rows _max3_rows_cl did
+    for job in range(done.shape[0]):
+        done[job] = False
     if three:  # this thread's share of the runs of output rows, and so of the rows
         r0, r1 = _share((J + _ROW_RUN - 1) // _ROW_RUN, tid, nthr)
         _max3_rows_cl(x, y, done, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, a, b, r0, r1)
@@ -1527,7 +1531,8 @@ def sum_cl(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, cd, ch
         if kw_full >= 8 and OW > 1:
             # wide windows (adaptive ones): window rows outer, outputs inner, as in max_cl (the
             # sums in float64 rows, one per output; each still adds its taps in row-major order)
-            accs = np.zeros((OW, C), np.float64)
+            accs = np.empty((OW, C), np.float64)
+            _zero(accs.reshape(OW * C))
             for r in range(nd * nh):
                 d, h, _ = _tap_at(r, nd * nh, i0, i1, nh, 1, dd, dh, 0)  # the r-th window row
                 if mode == 0:
@@ -2295,7 +2300,10 @@ def max_cf_rows(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw_f
     uH, uW = np.uint64(H), np.uint64(W)
     z = x.itemsize
     span = min(W * z, _AHEAD)
-    most = max(1, (hd - ld).max() * (hh - lh).max())  # the most real rows a window has
+    most = 1  # the most real rows a window has
+    for od in range(OD):
+        for oh in range(OH):
+            most = max(most, (hd[od] - ld[od]) * (hh[oh] - lh[oh]))
     tmp = np.empty(W, x.dtype)
     buf = np.empty(2 * W + 4, x.dtype)
     offs = np.empty(most, np.uint64)  # the flat offsets of a window's rows
@@ -3297,15 +3305,17 @@ def global_sum_cl(x, y, mode, div, parts, sums, stage, tid, nthr):
     if stage == 1:
         lo_t, hi_t = _share(N, tid, nthr)
         for n in range(lo_t, hi_t):
-            acc = sums[n * parts].copy()
+            acc = np.empty(C, np.float64)
+            _copy(acc, sums[n * parts])
             for p in range(1, parts):
-                acc += sums[n * parts + p]
+                _combine(acc, sums[n * parts + p], 0)
             _finish_row(y[n], acc, mode, 1.0, div)
         return
     lo_t, hi_t = _share(N * parts, tid, nthr)
     for job in range(lo_t, hi_t):
         n, q0, q1 = _part_range(job, parts, S)
-        acc = np.zeros(C, np.float64)
+        acc = np.empty(C, np.float64)
+        _zero(acc)
         base = np.uint64(n) * np.uint64(S) * uC
         if mode == 2:
             for q in range(np.uint64(q0), np.uint64(q1)):
