@@ -10,7 +10,6 @@ import numpy as np
 from . import _buffers as B
 from . import _kernels as K
 from . import _half as H
-from . import _workers as W
 from ._spec import Windows
 
 MODE_MEAN, MODE_LP, MODE_L2, MODE_L1, MODE_LINF = 0, 1, 2, 3, 4
@@ -54,29 +53,43 @@ def kernel_input(x: np.ndarray, dtype=None) -> np.ndarray:
 SMALL_WORK = 1 << 15  # below this many elements one thread beats waking the others
 
 
-_get_threads = None  # once Numba's thread pool has started: see threads()
+_get_threads = _set_threads = None  # once the pool has started: see threads()
 
 
 def threads() -> int:
-    """``numba.get_num_threads()`` of the calling thread: how many threads a kernel runs on
-    (``NUMBA_NUM_THREADS``, or ``numba.set_num_threads``). Numba's Python function checks under
+    """``numba.get_num_threads()`` of the calling thread. Numba's Python function checks under
     two locks that its thread pool has started, on every call (3-4 us, a few times per pooling
-    call: a third of a small call's time). Once it has, the threading layer's own getter is
-    called directly where this Numba has it."""
-    global _get_threads
+    call: a third of a small call's time). Once it has, the threading layer's own getter and
+    setter are called directly where this Numba has them (``launch`` sets only 1 or the count
+    read here, which need no check)."""
+    global _get_threads, _set_threads
     if _get_threads is not None:
         return _get_threads()
     n = nb.get_num_threads()  # starts the pool
     par = getattr(getattr(nb, "np", None), "ufunc", None)
-    get = getattr(getattr(par, "parallel", None), "_get_num_threads", None)
-    _get_threads = get if callable(get) and get() == n else nb.get_num_threads
+    par = getattr(par, "parallel", None)
+    get, put = getattr(par, "_get_num_threads", None), getattr(par, "_set_num_threads", None)
+    if callable(get) and callable(put) and get() == n:
+        _get_threads, _set_threads = get, put
+    else:  # pragma: no cover - another Numba
+        _get_threads, _set_threads = nb.get_num_threads, nb.set_num_threads
     return n
 
 
 def launch(kern, work: int, *args) -> None:
-    """Run a kernel over all of its work (``work``: about how many values it reads), in shares
-    on ``threads()`` threads (:mod:`._workers`); below SMALL_WORK on the calling thread alone."""
-    W.run(kern, args, 1 if work < SMALL_WORK else threads())
+    """Run a parallel kernel; small problems run on the calling thread alone."""
+    if work >= SMALL_WORK:
+        kern(*args)
+        return
+    old = threads()
+    if old == 1:
+        kern(*args)
+        return
+    _set_threads(1)
+    try:
+        kern(*args)
+    finally:
+        _set_threads(old)
 
 
 def _derived(fn):
@@ -411,19 +424,14 @@ def global_reduce(x: np.ndarray, cl: bool, mode: int | None, p: float = 1.0):
         # positions or more)
         t = threads()
         parts = 1 if n >= t or x.size < SMALL_WORK else max(1, min(-(-t // n), s // 64))
-        if mode is None:  # the runs' maxima, then (parts > 1) their combination
+        if mode is None:
             y = np.empty((n, c), x.dtype)
             bits, inf = _float_bits(x)
-            args = (blocks.view(bits), kernel_output(y).view(bits), inf, parts,
-                    np.empty((n * parts, c), bits), np.empty((n * parts, c), bits))
-            for stage in ((2,) if parts == 1 else (0, 1)):
-                launch(K.global_max_cl, x.size, *args, stage)
+            launch(K.global_max_cl, x.size, blocks.view(bits), kernel_output(y).view(bits), inf,
+                   parts)
             return y
         y = np.empty((n, c), mean_dtype(x.dtype))
-        args = (blocks, kernel_output(y), mode, float(s), parts,
-                np.empty((n * parts if parts > 1 else 0, c), np.float64))
-        for stage in ((0,) if parts == 1 else (0, 1)):  # the runs' sums, then their sum
-            launch(K.global_sum_cl, x.size, *args, stage)
+        launch(K.global_sum_cl, x.size, blocks, kernel_output(y), mode, float(s), parts)
         return y
     n, c = x.shape[:2]
     planes = xk.reshape(n * c, -1)
@@ -535,7 +543,8 @@ def _grad_input(dy: np.ndarray, dtype: np.dtype) -> np.ndarray:
     if dy.dtype != np.float16 or dtype != np.float32 or H.single_bits is None or dy.size == 0:
         return kernel_input(dy, dtype)
     out = B.empty(dy.shape, np.float32)
-    launch(H.single_bits, dy.size, kernel_input(dy).reshape(-1), out.reshape(-1))
+    launch(H.single_bits, dy.size, kernel_input(dy).reshape(-1), out.reshape(-1),
+           min(threads(), dy.size))
     return kernel_input(out)  # (a read-only view, no copy)
 
 
@@ -548,7 +557,8 @@ def _rounded(dxk: np.ndarray, dt: np.dtype) -> np.ndarray:
     if H.half_bits is None or dxk.size == 0:
         dx[...] = dxk
     else:
-        launch(H.half_bits, dxk.size, dxk.reshape(-1), dx.reshape(-1).view(np.uint16))
+        launch(H.half_bits, dxk.size, dxk.reshape(-1), dx.reshape(-1).view(np.uint16),
+               min(threads(), dxk.size))
     return dx
 
 

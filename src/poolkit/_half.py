@@ -9,26 +9,28 @@ from __future__ import annotations
 
 import numba as nb
 
-from ._kernels import _OPTS, HARDWARE_HALF
+from ._kernels import _OPTS, HARDWARE_HALF, prange
 
 half_bits = single_bits = None  # where there are no float16 instructions: NumPy's astype
 
 if HARDWARE_HALF:  # (never under NUMBA_DISABLE_JIT)
-    from ._kernels import _f322h_hw, _h2f32_hw, _share
+    from ._kernels import _f322h_hw, _h2f32_hw
 
     @nb.njit(**_OPTS)
-    def half_bits(src, dst, tid, nthr):  # noqa: F811
+    def half_bits(src, dst, chunks):  # noqa: F811
         """dst[i] = the float16 bits of src[i] rounded to nearest even (LLVM ``fptrunc``: the
         hardware's conversion, as NumPy's rounding; a signalling NaN comes out quiet), in
-        the share ``tid`` of ``nthr`` threads."""
-        lo, hi = _share(src.shape[0], tid, nthr)
-        for i in range(lo, hi):
-            dst[i] = _f322h_hw(src[i])
+        ``chunks`` runs, one per thread."""
+        n = src.shape[0]
+        for c in prange(chunks):
+            for i in range(c * n // chunks, (c + 1) * n // chunks):
+                dst[i] = _f322h_hw(src[i])
 
     @nb.njit(**_OPTS)
-    def single_bits(src, dst, tid, nthr):  # noqa: F811
+    def single_bits(src, dst, chunks):  # noqa: F811
         """dst[i] = the float16 whose bits are src[i], as float32 (LLVM ``fpext``: exact; a
-        signalling NaN comes out quiet), the share ``tid`` of ``nthr`` threads."""
-        lo, hi = _share(src.shape[0], tid, nthr)
-        for i in range(lo, hi):
-            dst[i] = _h2f32_hw(src[i])
+        signalling NaN comes out quiet), in ``chunks`` runs, one per thread."""
+        n = src.shape[0]
+        for c in prange(chunks):
+            for i in range(c * n // chunks, (c + 1) * n // chunks):
+                dst[i] = _h2f32_hw(src[i])

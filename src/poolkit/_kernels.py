@@ -19,30 +19,16 @@ from __future__ import annotations
 import math
 import os
 import platform
-import warnings
 
 import numba as nb
 import numpy as np
-from numba import types
+from numba import prange, types
 from numba.extending import overload
 
-# No prange loops: every kernel takes its thread's share of the work (the last two arguments,
-# ``tid`` of ``nthr``, see _share) and the engine runs the shares on threads of its own
-# (_workers), the GIL released. Numba's parfor passes still run, every transformation off: with
-# nothing to parallelise they still analyse and simplify the IR, which made faster code than
-# plain njit (max 3x3/2 pad 1 channels-first, (16, 64, 112, 112) float32, one thread: 8.3-8.7
-# ms plain, 4.0-4.3 ms so, 4.1-6.4 ms with prange). Compiling max_cl for float32 takes 16.8 s
-# so, against 35 s with a prange loop (which also compiled each loop body again, as a gufunc)
-# and 12.5 s plain.
-_PARALLEL = dict(comprehension=False, prange=False, setitem=False, reduction=False, numpy=False,
-                 stencil=False, fusion=False, inplace_binop=False)
-_OPTS = dict(parallel=_PARALLEL, cache=True, nogil=True, error_model="numpy", fastmath=False)
-# ... and Numba warns, on compiling each kernel, that it found nothing to parallelise: only for
-# poolkit's kernel modules is that expected
-warnings.filterwarnings(
-    "ignore", r"(?s).*no transformation for parallel execution was possible"
-    r".*poolkit[\\/]_(kernels|half)\.py", nb.NumbaPerformanceWarning)
+_OPTS = dict(parallel=True, cache=True, nogil=True, error_model="numpy", fastmath=False)
 _NOJIT = os.environ.get("NUMBA_DISABLE_JIT", "0") not in ("", "0")
+if _NOJIT:
+    prange = range  # noqa: F811 - plain Python fallback
 
 # float16 data reaches the kernels as its uint16 bit patterns (Numba has no float16 type on the
 # CPU; poolkit supports no uint16 data, so the type is unambiguous). Three helpers give every kernel
@@ -658,9 +644,7 @@ def _full_run(lw, hw):
     windows hold all of them, when they are one run (a = b when there is none or, as adaptive
     windows may, they alternate with clipped ones)."""
     OW = lw.shape[0]
-    kw_full = hw[0]
-    for ow in range(1, OW):
-        kw_full = max(kw_full, hw[ow])
+    kw_full = hw.max()
     a = 0
     while a < OW and (lw[a] != 0 or hw[a] != kw_full):
         a += 1
@@ -913,7 +897,7 @@ _ROW_RUN = 16  # output rows per job of _max3_rows_cl: its first refolds a row, 
 
 
 @nb.njit(**dict(_OPTS, cache=False))  # a helper: compiled (and cached) into max_cl
-def _max3_rows_cl(x, y, done, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, a, b, r0, r1):
+def _max3_rows_cl(x, y, done, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, a, b):
     """The interior outputs a..b-1 of channels-last windows three columns wide at stride 2 with
     two or three real rows, in runs of _ROW_RUN output rows: every row is folded along
     W once per window (:func:`_hmax3`), and a window's first row is taken from the previous
@@ -929,7 +913,7 @@ def _max3_rows_cl(x, y, done, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, a, b, 
     m = b - a
     xf = x.reshape(-1)
     yf = y.reshape(-1)
-    for run in range(r0, r1):
+    for run in prange((J + _ROW_RUN - 1) // _ROW_RUN):
         hp = np.empty(m * C, x.dtype)  # the fold of input row `held` (flat over N, D, H)
         held = -1
         for job in range(run * _ROW_RUN, min(run * _ROW_RUN + _ROW_RUN, J)):
@@ -964,7 +948,7 @@ def _max3_rows_cl(x, y, done, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, a, b, 
 
 
 @nb.njit(**_OPTS)
-def max_cl(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, tid, nthr):
+def max_cl(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw):
     """Max without indices, channels-last: each output's taps folded over C (vectorised): a
     window of up to four taps in one pass (eight inside the input; windows three wide and
     tall at stride 2 first, in runs of output rows, :func:`_max3_rows_cl`), else the first
@@ -977,19 +961,12 @@ def max_cl(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, tid, nthr
     three = kw_full == 3 and sw == 2
     # windows two wide (2x2/2, 2x2x2/2) moving a fixed step: flat loops over each row
     two = kw_full == 2 and sw > 0
-    J = N * OD * OH
-    done = np.empty(J if three else 0, np.bool_)  # output rows _max3_rows_cl did
-    for job in range(done.shape[0]):
-        done[job] = False
-    if three:  # this thread's share of the runs of output rows, and so of the rows
-        r0, r1 = _share((J + _ROW_RUN - 1) // _ROW_RUN, tid, nthr)
-        _max3_rows_cl(x, y, done, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, a, b, r0, r1)
-        lo_t, hi_t = r0 * _ROW_RUN, min(r1 * _ROW_RUN, J)
-    else:
-        lo_t, hi_t = _share(J, tid, nthr)
+    done = np.zeros(N * OD * OH if three else 0, np.bool_)  # output rows _max3_rows_cl did
+    if three:
+        _max3_rows_cl(x, y, done, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, a, b)
     xf = x.reshape(-1)
     yf = y.reshape(-1)
-    for job in range(lo_t, hi_t):
+    for job in prange(N * OD * OH):
         if three and done[job]:  # (not when a tap is NaN: redone here)
             continue
         n, od, oh, nd, nh, i0, i1 = _window_rows(job, OD, OH, bd, ld, hd, bh, lh, hh, dd, dh)
@@ -1119,7 +1096,7 @@ def _argmax4(yv, iv, x0, x1, x2, x3, f0, f1, f2, f3):
 
 
 @nb.njit(**_OPTS)
-def argmax_cl(x, y, idx, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, local, tid, nthr):
+def argmax_cl(x, y, idx, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, local):
     """Max with the argmax (first maximum in row-major tap order), channels-last: the flat
     index in the plane, or with ``local`` the tap's number among the window's real taps (for
     a uint8 ``idx``: an eighth of the bytes, which the backward of non-overlapping windows
@@ -1130,8 +1107,7 @@ def argmax_cl(x, y, idx, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, l
     xf = x.reshape(-1)
     yf = y.reshape(-1)
     idf = idx.reshape(-1)
-    lo_t, hi_t = _share(N * OD * OH, tid, nthr)
-    for job in range(lo_t, hi_t):
+    for job in prange(N * OD * OH):
         n, od, oh, nd, nh, i0, i1 = _window_rows(job, OD, OH, bd, ld, hd, bh, lh, hh, dd, dh)
         lo, hi = 0, 0  # the outputs done by the one-pass interior
         taps = nd * nh * kw_full
@@ -1472,7 +1448,7 @@ def _wide_row(accs, xf, row, bw, lw, hw, dw, lo, hi, C, mode):
 
 
 @nb.njit(**_OPTS)
-def sum_cl(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, cd, ch, cw, tid, nthr):
+def sum_cl(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, cd, ch, cw):
     """Mean (divisor cd[od] * ch[oh] * cw[ow]) or Lp norm, channels-last, vectorised over C:
     each output's taps straight from the input: a mean window of up to four taps, or of eight
     inside the input, in one pass (in order, from +0), else the first two in one pass and one
@@ -1489,10 +1465,9 @@ def sum_cl(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, cd, ch
     two = (mode == 0 or mode == 2) and kw_full == 2 and sw > 0
     xf = x.reshape(-1)
     yf = y.reshape(-1)
-    acc = np.empty(C, np.float64)
-    lo_t, hi_t = _share(N * OD * OH, tid, nthr)
-    for job in range(lo_t, hi_t):
+    for job in prange(N * OD * OH):
         n, od, oh, nd, nh, i0, i1 = _window_rows(job, OD, OH, bd, ld, hd, bh, lh, hh, dd, dh)
+        acc = np.empty(C, np.float64)
         lo, hi = 0, 0  # the outputs done by the four-tap interior pass
         taps = nd * nh * kw_full
         rows = nd * nh
@@ -1531,8 +1506,7 @@ def sum_cl(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, cd, ch
         if kw_full >= 8 and OW > 1:
             # wide windows (adaptive ones): window rows outer, outputs inner, as in max_cl (the
             # sums in float64 rows, one per output; each still adds its taps in row-major order)
-            accs = np.empty((OW, C), np.float64)
-            _zero(accs.reshape(OW * C))
+            accs = np.zeros((OW, C), np.float64)
             for r in range(nd * nh):
                 d, h, _ = _tap_at(r, nd * nh, i0, i1, nh, 1, dd, dh, 0)  # the r-th window row
                 if mode == 0:
@@ -1609,11 +1583,10 @@ def _bterm(mode, g, xv, yv, p):
 
 
 @nb.njit(**_OPTS)
-def norm_bwd_cl(dy, dx, x, y, mode, p, pd, od_, ph, oh_, pw, ow_, tid, nthr):
+def norm_bwd_cl(dy, dx, x, y, mode, p, pd, od_, ph, oh_, pw, ow_):
     """Lp-norm backward, channels-last gather (each cell sums its windows' terms)."""
     N, D, H, W, C = dx.shape
-    lo_t, hi_t = _share(N * D * H, tid, nthr)
-    for job in range(lo_t, hi_t):
+    for job in prange(N * D * H):
         n, i0, i1 = _unravel3(job, D, H)
         for i2 in range(W):
             for c in range(C):
@@ -1631,7 +1604,7 @@ def norm_bwd_cl(dy, dx, x, y, mode, p, pd, od_, ph, oh_, pw, ow_, tid, nthr):
 
 
 @nb.njit(**_OPTS)
-def mean_bwd_cl(dy, dx, fd, fh, fw, pd, od_, ph, oh_, pw, ow_, rows, tid, nthr):
+def mean_bwd_cl(dy, dx, fd, fh, fw, pd, od_, ph, oh_, pw, ow_, rows):
     """Mean backward, channels-last gather, separable (the factor of output (o0, o1, o2) is
     fd[o0] * fh[o1] * fw[o2]): for each input row (n, i0, i1), a vertical pass sums the scaled
     output rows whose windows hold it into one float64 row ``v`` over (OW, C) (up to three rows
@@ -1642,12 +1615,11 @@ def mean_bwd_cl(dy, dx, fd, fh, fw, pd, od_, ph, oh_, pw, ow_, rows, tid, nthr):
     OW = dy.shape[3]
     M = OW * C
     nblk = (H + rows - 1) // rows
-    v = np.empty((OW, C), np.float64)
-    vf = v.reshape(M)
-    lo_t, hi_t = _share(N * D * nblk, tid, nthr)
-    for job in range(lo_t, hi_t):
+    for job in prange(N * D * nblk):
         n, i0, blk = _unravel3(job, D, nblk)
         r0 = blk * rows
+        v = np.empty((OW, C), np.float64)
+        vf = v.reshape(M)
         for i1 in range(r0, min(H, r0 + rows)):
             k = 0
             f0 = f1 = f2 = 0.0
@@ -1723,11 +1695,10 @@ def _vsum(dst, a, fa, b, fb, c, fc, k):
 
 
 @nb.njit(**_OPTS)
-def norm_bwd_cf(dy, dx, x, y, mode, p, pd, od_, ph, oh_, pw, ow_, tid, nthr):
+def norm_bwd_cf(dy, dx, x, y, mode, p, pd, od_, ph, oh_, pw, ow_):
     """Lp-norm backward, channels-first gather (each cell sums its windows' terms)."""
     N, C, D, H, W = dx.shape
-    lo_t, hi_t = _share(N * C * D, tid, nthr)
-    for job in range(lo_t, hi_t):
+    for job in prange(N * C * D):
         n, c, i0 = _unravel3(job, C, D)
         for i1 in range(H):
             for i2 in range(W):
@@ -2038,7 +2009,7 @@ def _tile_starts(base, j0, j1, rows, H, W):
 
 
 @nb.njit(**_OPTS)
-def max_cf_tiles(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, tid, nthr):
+def max_cf_tiles(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw):
     """Max, channels-first, for windows two wide at stride 2 that tile every row from its start
     (2x2/2, 3x2/2, 2x2x2/2, 1-D 2/2) with at most four real rows each, in one plane or
     several (the engine's ``_tiles``; the W tables and dw are then implied): each output row
@@ -2048,8 +2019,7 @@ def max_cf_tiles(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, tid
     xf = x.reshape(-1)
     yf = y.reshape(-1)
     ahead = min(W, _AHEAD // xf.itemsize)
-    lo_t, hi_t = _share(N * C * OD, tid, nthr)
-    for job in range(lo_t, hi_t):
+    for job in prange(N * C * OD):
         n, c, od = _unravel3(job, C, OD)
         base = (n * C + c) * D * H * W  # the plane's first cell in xf
         nd = hd[od] - ld[od]
@@ -2133,7 +2103,7 @@ def _tile_sums4(yf, y0, m, xf, s0, s1, s2, s3, mode, pow2, div, t):
 
 
 @nb.njit(**_OPTS)
-def sum_cf_tiles(x, y, mode, bd, ld, hd, bh, lh, hh, dd, dh, cd, ch, cw, tid, nthr):
+def sum_cf_tiles(x, y, mode, bd, ld, hd, bh, lh, hh, dd, dh, cd, ch, cw):
     """Mean (divisor cd[od] * ch[oh] * cw[0]) or L2 norm (mode 2), channels-first, for the
     windows of :func:`max_cf_tiles` (two wide at stride 2, tiling every row from its start; at
     most four real rows, 2-D or 3-D): each output row straight from its one to three input
@@ -2144,13 +2114,12 @@ def sum_cf_tiles(x, y, mode, bd, ld, hd, bh, lh, hh, dd, dh, cd, ch, cw, tid, nt
     xf = x.reshape(-1)
     yf = y.reshape(-1)
     ahead = min(W, _AHEAD // xf.itemsize)
-    t = np.empty(W, np.float64)
-    lo_t, hi_t = _share(N * C * OD, tid, nthr)
-    for job in range(lo_t, hi_t):
+    for job in prange(N * C * OD):
         n, c, od = _unravel3(job, C, OD)
         base = (n * C + c) * D * H * W  # the plane's first cell in xf
         nd = hd[od] - ld[od]
         i0 = bd[od] + ld[od] * dd
+        t = np.empty(W, np.float64)
         tile_nh = -1  # the window height the rows' offsets below were worked out for
         rows = _coords4(0, 0, 1, 1, dd, dh, 0, 1, 0)
         for oh in range(OH):
@@ -2288,7 +2257,7 @@ def _fold_flat(t, xf, s0, s1, s2, s3, k, first):
 
 
 @nb.njit(**_OPTS)
-def max_cf_rows(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw_full, sw, tid, nthr):
+def max_cf_rows(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw_full, sw):
     N, C, D, H, W = x.shape
     OD, OH, OW = y.shape[2], y.shape[3], y.shape[4]
     a, b = _interior(bw, lw, hw, kw_full)
@@ -2300,23 +2269,19 @@ def max_cf_rows(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw_f
     uH, uW = np.uint64(H), np.uint64(W)
     z = x.itemsize
     span = min(W * z, _AHEAD)
-    most = 1  # the most real rows a window has
-    for od in range(OD):
-        for oh in range(OH):
-            most = max(most, (hd[od] - ld[od]) * (hh[oh] - lh[oh]))
-    tmp = np.empty(W, x.dtype)
-    buf = np.empty(2 * W + 4, x.dtype)
-    offs = np.empty(most, np.uint64)  # the flat offsets of a window's rows
-    # 3x3/2: the folded row split by column parity, column c at ev[c // 2 + 1] (even c) or
-    # ov[(c - 1) // 2 + 1] (odd c), two cells of padding (fill) on each side; u, v: the
-    # first two columns of window 0 onwards, so window j is u[j], v[j], u[j + 1]
-    # (their own arrays, not views of buf: the compiler then knows that the folded row's
-    # stores cannot change the rows read; in cache, one image: 0.21 -> 0.17 ms)
-    ev = np.empty(W + 2, x.dtype)
-    ov = np.empty(W + 2, x.dtype)
-    lo_t, hi_t = _share(N * C * OD, tid, nthr)
-    for job in range(lo_t, hi_t):
+    most = max(1, (hd - ld).max() * (hh - lh).max())  # the most real rows a window has
+    for job in prange(N * C * OD):
         n, c, od = _unravel3(job, C, OD)
+        tmp = np.empty(W, x.dtype)
+        buf = np.empty(2 * W + 4, x.dtype)
+        offs = np.empty(most, np.uint64)  # the flat offsets of a window's rows
+        # 3x3/2: the folded row split by column parity, column c at ev[c // 2 + 1] (even c) or
+        # ov[(c - 1) // 2 + 1] (odd c), two cells of padding (fill) on each side; u, v: the
+        # first two columns of window 0 onwards, so window j is u[j], v[j], u[j + 1]
+        # (their own arrays, not views of buf: the compiler then knows that the folded row's
+        # stores cannot change the rows read; in cache, one image: 0.21 -> 0.17 ms)
+        ev = np.empty(W + 2, x.dtype)
+        ov = np.empty(W + 2, x.dtype)
         if c0 & 1:
             u = ov[(c0 - 1) // 2 + 1:]
             v = ev[(c0 + 1) // 2 + 1:]
@@ -2449,7 +2414,7 @@ def _max_row_nan(x, yr, n, c, i0, i1, nh, dh, fill, bw, lw, hw, kw_full, sw, a, 
 
 
 @nb.njit(**_OPTS)
-def max_cf_fold(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw_full, sw, tid, nthr):
+def max_cf_fold(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw_full, sw):
     """Channels-first max over windows two or three wide (dilation 1) at stride 1 or 2 whose
     real rows, one to three of them, lie in one plane (2-D pooling: 3x3/2, the ResNet stem;
     2x2/1; 3x3/1), every window with a real tap (the engine checks: ``_folds``; dw, always
@@ -2470,12 +2435,11 @@ def max_cf_fold(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw_f
     z = x.itemsize
     span = min(W * z, _AHEAD)
     step = np.uint64(dh) * uW
-    tmp = np.empty(W, x.dtype)
-    lo_t, hi_t = _share(N * C * OD, tid, nthr)
-    for job in range(lo_t, hi_t):
+    for job in prange(N * C * OD):
         n, c, od = _unravel3(job, C, OD)
         i0 = bd[od] + ld[od] * dd
         plane = np.uint64((n * C + c) * D + i0) * uH
+        tmp = np.empty(W, x.dtype)
         for oh in range(OH):
             nh = hh[oh] - lh[oh]
             i1 = bh[oh] + lh[oh] * dh
@@ -2618,7 +2582,7 @@ def _next_row(x, job, OD, OH, bd, ld, hd, bh, lh, hh, dd, dh):
 
 @nb.njit(**_OPTS)
 def sum_cl_rows(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, cd, ch, cw,
-                kw_full, sw, tid, nthr):
+                kw_full, sw):
     """Channels-last mean/Lp for overlapping windows along W: the window's input rows are folded
     into one (W, C) float64 row once (two or three rows per pass), then each output sums its kw
     row cells. For a mean with 2 or 3 taps at stride 1 or 2, the outputs whose windows lie
@@ -2640,12 +2604,10 @@ def sum_cl_rows(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, c
             left = max(left, bw[ow] + (hw[ow] - 1) * dw + 1)
         elif ow >= b and hw[ow] > lw[ow]:
             right = min(right, bw[ow] + lw[ow] * dw)
-    tmp = np.empty((W, C), np.float64)
-    flat = tmp.reshape(W * C)
-    acc = np.empty(C, np.float64)
-    lo_t, hi_t = _share(N * OD * OH, tid, nthr)
-    for job in range(lo_t, hi_t):
+    for job in prange(N * OD * OH):
         n, od, oh, nd, nh, i0, i1 = _window_rows(job, OD, OH, bd, ld, hd, bh, lh, hh, dd, dh)
+        tmp = np.empty((W, C), np.float64)
+        flat = tmp.reshape(W * C)
         f = cd[od] * ch[oh]
         yi = y[n, od, oh].reshape(OW * C)[a * C:b * C]  # the interior (flat_ok)
         if flat_ok and not _is_half(x) and (nd * nh == 1 or (nd * nh == 2 and sw == 1)):
@@ -2672,6 +2634,7 @@ def sum_cl_rows(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, c
                            _next_row(x, job, OD, OH, bd, ld, hd, bh, lh, hh, dd, dh))
             elif flat_ok:
                 _mean_stride2(yi, flat[bw[a] * C:], C, kw_full, f * cw[a])
+        acc = np.empty(C, np.float64)
         for ow in range(OW):
             if flat_ok and a <= ow < b:
                 continue
@@ -2766,21 +2729,19 @@ def _argmax_edges(rv, ri, xr, bw, lw, hw, dw, rowbase, a, b):
 
 
 @nb.njit(**_OPTS)
-def argmax_cf_rows(x, y, idx, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw_full, sw,
-                   tid, nthr):
+def argmax_cf_rows(x, y, idx, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw_full, sw):
     """Max with argmax, channels-first: each input row of a window is reduced along W first
     (first max in tap order), then rows are combined in (d, h) order, which is exactly the
     row-major first-maximum rule. Every window must hold a real cell (the spec guarantees it)."""
     N, C, D, H, W = x.shape
     OD, OH, OW = y.shape[2], y.shape[3], y.shape[4]
     a, b = _interior(bw, lw, hw, kw_full)
-    rv = np.empty(OW, x.dtype)
-    ri = np.empty(OW, np.int64)
-    bv = np.empty(W, x.dtype)
-    bi = np.empty(W, np.int64)
-    lo_t, hi_t = _share(N * C * OD, tid, nthr)
-    for job in range(lo_t, hi_t):
+    for job in prange(N * C * OD):
         n, c, od = _unravel3(job, C, OD)
+        rv = np.empty(OW, x.dtype)
+        ri = np.empty(OW, np.int64)
+        bv = np.empty(W, x.dtype)
+        bi = np.empty(W, np.int64)
         for oh in range(OH):
             yr = y[n, c, od, oh]
             ir = idx[n, c, od, oh]
@@ -2880,7 +2841,7 @@ def _sum_edges_rows(acc, x, n, c, od, oh, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd
 
 @nb.njit(**_OPTS)
 def sum_cf_rows(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, cd, ch, cw,
-                kw_full, sw, tid, nthr):
+                kw_full, sw):
     N, C, D, H, W = x.shape
     OD, OH, OW = y.shape[2], y.shape[3], y.shape[4]
     a, b = _interior(bw, lw, hw, kw_full)
@@ -2893,12 +2854,11 @@ def sum_cf_rows(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, c
     for ow in range(a, b):
         fused = fused and (mode == 2 or cw[ow] == cw[a])
     direct = fused and not _is_half(x)
-    tmp = np.empty(W, np.float64)
-    acc = np.empty(OW, np.float64)
-    buf = np.empty(W, np.float64)
-    lo_t, hi_t = _share(N * C * OD, tid, nthr)
-    for job in range(lo_t, hi_t):
+    for job in prange(N * C * OD):
         n, c, od = _unravel3(job, C, OD)
+        tmp = np.empty(W, np.float64)
+        acc = np.empty(OW, np.float64)
+        buf = np.empty(W, np.float64)
         # the plane of the window's first real row, and the output rows (views taken once a job)
         xq = x[n, c, min(max(bd[od] + ld[od] * dd, 0), D - 1)]
         yq = y[n, c, od]
@@ -2983,11 +2943,10 @@ def sum_cf_rows(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, c
 
 
 @nb.njit(**_OPTS)
-def max_bwd_scatter_cf(dy, idx, dx, tid, nthr):
+def max_bwd_scatter_cf(dy, idx, dx):
     """dy, idx: (planes, outputs); dx: (planes, inputs), cleared here plane by plane."""
     P, O = dy.shape
-    lo_t, hi_t = _share(P, tid, nthr)
-    for p in range(lo_t, hi_t):
+    for p in prange(P):
         _zero(dx[p])
         for o in range(O):
             i = idx[p, o]
@@ -2996,12 +2955,11 @@ def max_bwd_scatter_cf(dy, idx, dx, tid, nthr):
 
 
 @nb.njit(**_OPTS)
-def max_bwd_scatter_cl(dy, idx, dx, block, tid, nthr):
+def max_bwd_scatter_cl(dy, idx, dx, block):
     """dy, idx: (N, outputs, C); dx: (N, inputs, C), cleared here; channel blocks in parallel."""
     N, O, C = dy.shape
     nb_ = (C + block - 1) // block
-    lo_t, hi_t = _share(N * nb_, tid, nthr)
-    for job in range(lo_t, hi_t):
+    for job in prange(N * nb_):
         n = job // nb_
         c0 = (job % nb_) * block
         c1 = min(C, c0 + block)
@@ -3015,20 +2973,19 @@ def max_bwd_scatter_cl(dy, idx, dx, block, tid, nthr):
 
 
 @nb.njit(**_OPTS)
-def mean_bwd_rows_cf(dy, dx, fd, fh, fw, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, tid, nthr):
+def mean_bwd_rows_cf(dy, dx, fd, fh, fw, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw):
     """Mean backward, channels-first, one thread per plane: each output row is spread along W
     into a row buffer once, which is then added to every input row of its windows (the plane
     is cleared first)."""
     N, C, D, H, W = dx.shape
     OD, OH, OW = dy.shape[2], dy.shape[3], dy.shape[4]
-    row = np.empty(W, np.float64)
-    lo_t, hi_t = _share(N * C, tid, nthr)
-    for job in range(lo_t, hi_t):
+    for job in prange(N * C):
         n = job // C
         c = job % C
         for i0 in range(D):
             for i1 in range(H):
                 _zero(dx[n, c, i0, i1])
+        row = np.empty(W, np.float64)
         for od in range(OD):
             for oh in range(OH):
                 for w in range(W):
@@ -3057,13 +3014,6 @@ def _add_scaled(dst, src, f):
 # sum order differs from a sequential one; max is order-independent).
 
 _LANES = 128
-
-
-@nb.njit(inline="always")
-def _share(n, tid, nthr):
-    """[lo, hi): the share of thread ``tid`` of ``nthr`` in jobs 0..n-1, in one contiguous run
-    (as Numba's static schedule of a prange loop)."""
-    return _plane_range(tid, nthr, n)
 
 
 @nb.njit
@@ -3101,13 +3051,12 @@ def _lanes_max(lanes, xr, full, xf, base):
 
 
 @nb.njit(**_OPTS)
-def global_max_planes(x, y, chunks, tid, nthr):
+def global_max_planes(x, y, chunks):
     """y[p] = max of x[p, :] (NaN-propagating); x: (planes, size >= 1)."""
     P, S = x.shape
     full = S - S % _LANES
     xf = x.reshape(-1)
-    lo_t, hi_t = _share(chunks, tid, nthr)
-    for c in range(lo_t, hi_t):
+    for c in prange(chunks):
         lo, hi = _plane_range(c, chunks, P)
         lanes = _scratch(_LANES, x.dtype)
         for i in range(lo, hi):
@@ -3134,7 +3083,7 @@ _SHORT_PLANE = 4096
 
 
 @nb.njit(**_OPTS)
-def global_max_short(x, y, inf, chunks, tid, nthr):
+def global_max_short(x, y, inf, chunks):
     """y[p] = max of x[p, :] (NaN-propagating, the earlier tap winning ties, as _up) for
     floats given as their bits, signed (x, y: int16/32/64; inf: the bits of +inf). The largest
     key (_skey) of a plane, a reduction that vectorises, is the key of its maximum, unless the
@@ -3143,8 +3092,7 @@ def global_max_short(x, y, inf, chunks, tid, nthr):
     P, S = x.shape
     uS = np.uint64(S)
     xf = x.reshape(-1)
-    lo_t, hi_t = _share(chunks, tid, nthr)
-    for c in range(lo_t, hi_t):
+    for c in prange(chunks):
         lo, hi = _plane_range(c, chunks, P)
         for i in range(np.uint64(lo), np.uint64(hi)):
             a = i * uS
@@ -3240,23 +3188,21 @@ def _finish(acc, mode, p, div):
 
 
 @nb.njit(**_OPTS)
-def global_sum_planes(x, y, mode, p, div, chunks, tid, nthr):
+def global_sum_planes(x, y, mode, p, div, chunks):
     """y[p] = mean (sum / div) or Lp norm of x[p, :], accumulated in float64 lanes."""
     P, S = x.shape
     full = S - S % _LANES
     xf = x.reshape(-1)
     if S < _SHORT_PLANE and (mode == 0 or mode == 2):  # short planes: one run each
         uS = np.uint64(S)
-        lo_t, hi_t = _share(chunks, tid, nthr)
-        for c in range(lo_t, hi_t):
+        for c in prange(chunks):
             lo, hi = _plane_range(c, chunks, P)
             for i in range(np.uint64(lo), np.uint64(hi)):
                 a = i * uS
                 acc = _run_sum(xf, a, uS) if mode == 0 else _run_sumsq(xf, a, uS)
                 _put(y, i, _finish(acc, mode, p, div))
         return
-    lo_t, hi_t = _share(chunks, tid, nthr)
-    for c in range(lo_t, hi_t):
+    for c in prange(chunks):
         lo, hi = _plane_range(c, chunks, P)
         lanes = _scratch(_LANES, np.float64)
         tail = _scratch(1, np.float64)
@@ -3287,35 +3233,23 @@ def _part_range(job, parts, S):
 
 
 @nb.njit(**_OPTS)
-def global_sum_cl(x, y, mode, div, parts, sums, stage, tid, nthr):
+def global_sum_cl(x, y, mode, div, parts):
     """y[n, c] = the mean (mode 0, sum / div) or L2 norm (mode 2) of x[n, :, c], channels-last
     (x: (N, positions, C)), in flat loops (no view per position) vectorised over the channels.
     With parts == 1 each channel is summed from +0 over the positions in order, as the window
     engine sums a global window (the same result); when the batch alone cannot keep the
     threads busy, the positions of an image are split into `parts` runs, summed alike and
-    then added in order (``sums``, (N * parts, C) float64, holds the runs' sums: stage 0 sums
-    the runs, stage 1, once every thread is through stage 0, adds them). Each position
-    prefetches the one _AHEAD bytes further on (the hardware prefetcher alone keeps the stream
-    too short: global mean of (16, 112, 112, 64) float32, two threads, 1.3 -> 1.0 ms in cache,
-    and faster back to that after a pause)."""
+    then added in order. Each position prefetches the one _AHEAD bytes further on (the hardware
+    prefetcher alone keeps the stream too short: global mean of (16, 112, 112, 64) float32,
+    two threads, 1.3 -> 1.0 ms in cache, and faster back to that after a pause)."""
     N, S, C = x.shape
     xf = x.reshape(-1)
     z = xf.itemsize
     uC = np.uint64(C)
-    if stage == 1:
-        lo_t, hi_t = _share(N, tid, nthr)
-        for n in range(lo_t, hi_t):
-            acc = np.empty(C, np.float64)
-            _copy(acc, sums[n * parts])
-            for p in range(1, parts):
-                _combine(acc, sums[n * parts + p], 0)
-            _finish_row(y[n], acc, mode, 1.0, div)
-        return
-    lo_t, hi_t = _share(N * parts, tid, nthr)
-    for job in range(lo_t, hi_t):
+    sums = np.empty((N * parts if parts > 1 else 0, C), np.float64)
+    for job in prange(N * parts):
         n, q0, q1 = _part_range(job, parts, S)
-        acc = np.empty(C, np.float64)
-        _zero(acc)
+        acc = np.zeros(C, np.float64)
         base = np.uint64(n) * np.uint64(S) * uC
         if mode == 2:
             for q in range(np.uint64(q0), np.uint64(q1)):
@@ -3334,10 +3268,16 @@ def global_sum_cl(x, y, mode, div, parts, sums, stage, tid, nthr):
             sums[job] = acc
         else:
             _finish_row(y[n], acc, mode, 1.0, div)
+    if parts > 1:
+        for n in prange(N):
+            acc = sums[n * parts].copy()
+            for p in range(1, parts):
+                acc += sums[n * parts + p]
+            _finish_row(y[n], acc, mode, 1.0, div)
 
 
 @nb.njit(**_OPTS)
-def global_max_cl(x, y, inf, parts, keys, mags, stage, tid, nthr):
+def global_max_cl(x, y, inf, parts):
     """y[n, c] = max of x[n, :, c] (NaN-propagating, the earlier tap winning ties, as _up),
     channels-last (x: (N, positions, C)) floats given as their bits, signed (as
     global_max_short). Each run of positions (one per image, or `parts` per image when the
@@ -3345,15 +3285,14 @@ def global_max_cl(x, y, inf, parts, keys, mags, stage, tid, nthr):
     (_smag) of every channel, integer maxima vectorised over the channels (a float compare
     and select did not vectorise here); the runs' maxima are then combined. A channel whose
     largest |bits| is a NaN's, or whose maximum is a zero, takes its first NaN, or first
-    zero: the tap _up would have kept. ``keys`` and ``mags`` ((N * parts, C), x's dtype)
-    hold the runs' maxima: stage 0 takes them, stage 1, once every thread is through stage 0,
-    combines them; stage 2 (parts == 1: a thread's runs are its images) does both."""
+    zero: the tap _up would have kept."""
     N, S, C = x.shape
     xf = x.reshape(-1)
     z = xf.itemsize
     uC = np.uint64(C)
-    lo_t, hi_t = _share(N * parts, tid, nthr)
-    for job in range(lo_t, hi_t if stage != 1 else lo_t):
+    keys = np.empty((N * parts, C), x.dtype)
+    mags = np.empty((N * parts, C), x.dtype)
+    for job in prange(N * parts):
         n, q0, q1 = _part_range(job, parts, S)
         # a job's own arrays, stored to once per position: rows of `keys` written by two
         # threads shared a cache line (two runs per image took twice as long as one)
@@ -3374,8 +3313,7 @@ def global_max_cl(x, y, inf, parts, keys, mags, stage, tid, nthr):
                 mj[c] = max(mj[c], _smag(b))
         keys[job] = kj
         mags[job] = mj
-    lo_t, hi_t = _share(N, tid, nthr)
-    for n in range(lo_t, hi_t if stage != 0 else lo_t):
+    for n in prange(N):
         yn = y[n]
         base = np.uint64(n) * np.uint64(S) * uC
         for c in range(C):
@@ -3401,7 +3339,7 @@ def _scaled_tap(dst, g, f):
 
 @nb.njit(**_OPTS)
 def bwd_tiles_cl(dy, idx, dx, fd, fh, fw, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw,
-                 is_max, local, tid, nthr):
+                 is_max, local):
     """Max or mean backward, channels-last, for windows that never overlap: every input cell
     of a window is written exactly once, vectorised over C. Max (``is_max``): its output's
     gradient where it won (``idx``: flat indices in the plane, or with ``local`` the winning
@@ -3410,8 +3348,7 @@ def bwd_tiles_cl(dy, idx, dx, fd, fh, fw, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd
     keep the caller's zeros."""
     N, D, H, W, C = dx.shape
     OD, OH, OW = dy.shape[1], dy.shape[2], dy.shape[3]
-    lo_t, hi_t = _share(N * OD * OH, tid, nthr)
-    for job in range(lo_t, hi_t):
+    for job in prange(N * OD * OH):
         n, od, oh = _unravel3(job, OD, OH)
         for ow in range(OW):
             g = dy[n, od, oh, ow]
@@ -3465,7 +3402,7 @@ def _block_at(blk, block, planes, S, P):
 
 
 @nb.njit(**_OPTS)
-def max_cf_small(xf, yf, fill, rows, nr, cols, nc, taps, nt, S, W, P, OW, block, chunks, tid, nthr):
+def max_cf_small(xf, yf, fill, rows, nr, cols, nc, taps, nt, S, W, P, OW, block, chunks):
     """Max over every plane of ``S`` cells (rows ``W`` long) in ``xf`` (flat) into ``P``
     outputs (rows ``OW`` long) each in ``yf``, ``block`` planes at a time: per row group and
     column, the maximum of the group's rows for each plane of the block (``cs``, one column
@@ -3475,8 +3412,7 @@ def max_cf_small(xf, yf, fill, rows, nr, cols, nc, taps, nt, S, W, P, OW, block,
     order) with _up, where the first NaN wins. ``chunks`` runs of blocks (one per thread)."""
     G, R, KC, planes, nblocks, runs = _small_sizes(yf, rows, nr, cols, P, block, chunks)
     K = taps.shape[0] // P
-    lo_t, hi_t = _share(runs, tid, nthr)
-    for ch in range(lo_t, hi_t):
+    for ch in prange(runs):
         lo, hi = _plane_range(ch, runs, nblocks)
         cs = np.empty(G * W * block, xf.dtype)
         m = np.empty(block, xf.dtype)
@@ -3605,14 +3541,13 @@ def _tfold_block(xf, yf, T, cs, acc, xb, yb, nb_, rows, nr, R, cols, nc, KC, div
 
 
 @nb.njit(**_OPTS)
-def sum_cf_small(xf, yf, mode, p, rows, nr, cols, nc, div, S, W, P, OW, block, chunks, tid, nthr):
+def sum_cf_small(xf, yf, mode, p, rows, nr, cols, nc, div, S, W, P, OW, block, chunks):
     """Mean (divided by ``div[o]``) or Lp norm (reduction ``mode``, see the module notes) over
     the planes and windows of :func:`max_cf_small`, ``block`` planes at a time: the block's
     terms are first laid out cell by cell in float64 (``T``: each cell's planes contiguous),
     so that every later step is a vectorised pass over the block (:func:`_tfold_block`)."""
     G, R, KC, planes, nblocks, runs = _small_sizes(yf, rows, nr, cols, P, block, chunks)
-    lo_t, hi_t = _share(runs, tid, nthr)
-    for ch in range(lo_t, hi_t):
+    for ch in prange(runs):
         lo, hi = _plane_range(ch, runs, nblocks)
         T = np.empty(S * block, np.float64)
         cs = np.empty(G * W * block, np.float64)
