@@ -81,6 +81,26 @@ def test_integer_lp_gradients_in_pieces(monkeypatch, limit, fmt, p):
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("limit", [1, 60, 1 << 20])
+@pytest.mark.parametrize("fmt", ["channels_last", "channels_first"])
+@pytest.mark.parametrize("dtype", ["int8", "int16", "int32", "int64", "uint8", "float32",
+                                   "float16"])
+def test_linf_gradients_in_pieces(monkeypatch, limit, fmt, dtype):
+    shape = (2, 7, 6, 4) if fmt == "channels_last" else (2, 4, 7, 6)
+    x = make_input(shape, dtype, 11)
+    if np.dtype(dtype).kind == "i":  # |min| is above every other |x|, and np.abs wraps it
+        x.reshape(-1)[::7] = np.iinfo(dtype).min
+    monkeypatch.setattr(E, "PIECE", limit)
+    args, kw = (np.inf, 3), dict(strides=2, padding="same", data_format=fmt)
+    # (float16 values: the gradient is then exact in every dtype, a signed copy of dy)
+    dy = np.random.default_rng(3).standard_normal(pk.lp_pool(x, *args, **kw).shape)
+    dy = dy.astype(np.float16).astype(np.float64)
+    got = pk.grad(pk.lp_pool, x, dy, *args, **kw)
+    want = ref.lp_pool_grad(x, dy, *args, **kw)
+    assert got.dtype == (x.dtype if x.dtype.kind == "f" else np.float64)
+    np.testing.assert_array_equal(got, want.astype(got.dtype))
+
+
 def _peak(call) -> tuple[int, np.ndarray]:
     call()  # compiled or loaded, tables built
     tracemalloc.start()
@@ -109,6 +129,20 @@ def test_integer_input_takes_no_float64_copy_of_itself(monkeypatch, fmt):
     # the pullback's dx (4 MiB), the forward result and the vjp's own uint8 copy of x
     peak, dx = _peak(lambda: pk.grad(pk.lp_pool, x, dy, 3, 2, data_format=fmt))
     assert peak <= dx.nbytes + y.nbytes + x.nbytes + slack, (peak, dx.nbytes)
+
+
+@pytest.mark.parametrize("fmt", ["channels_last", "channels_first"])
+def test_linf_gradients_take_no_copy_of_the_input(monkeypatch, fmt):
+    # |x| and sign(x) of this float32 input are 2 MiB each; a piece of 2**14 values, 64 KiB
+    monkeypatch.setattr(E, "PIECE", 1 << 14)
+    shape = (8, 32, 32, 64) if fmt == "channels_last" else (8, 64, 32, 32)
+    x = make_input(shape, "float32")
+    args, kw = (np.inf, 2), dict(data_format=fmt)
+    y = pk.lp_pool(x, *args, **kw)
+    dy = np.ones(y.shape, np.float32)
+    # the pullback's dx, the forward result, its argmax and the vjp's own copy of x
+    peak, dx = _peak(lambda: pk.grad(pk.lp_pool, x, dy, *args, **kw))
+    assert peak <= dx.nbytes + 2 * y.nbytes + x.nbytes + (1 << 20), (peak, dx.nbytes)
 
 
 HALF_GRADS = {  # name: (op, args, kwargs)

@@ -537,6 +537,44 @@ def max_backward(x_shape: tuple, x_dtype: np.dtype, win: Windows, cl: bool, idx:
     return _rounded(dxk, dt)
 
 
+_WIDER = {np.dtype(np.int8): np.int16, np.dtype(np.int16): np.int32,
+          np.dtype(np.int32): np.int64}
+
+
+def _magnitude(x: np.ndarray) -> np.ndarray:
+    """|x|, exact: signed integers up to 32 bits widened first (np.abs(int8(-128)) is -128);
+    int64's -2**63 is taken as 2**63 - 1 (a tie with +-(2**63 - 1) goes to the first)."""
+    if x.dtype in _WIDER:
+        return np.abs(x.astype(_WIDER[x.dtype]))
+    a = np.abs(x)
+    if a.dtype == np.int64:
+        np.putmask(a, a < 0, np.iinfo(np.int64).max)
+    return a
+
+
+def abs_argmax(x: np.ndarray, win: Windows, cl: bool) -> np.ndarray:
+    """The argmax of |x| over each window (the Lp gradient for p = inf), as :func:`max_reduce`
+    gives it for x's dtype, from |x| a piece of at most PIECE values at a time."""
+    local = local_argmax(win, cl, x.dtype)
+    idx = None
+    for s in _split(x.shape, cl) or [(Ellipsis,)]:
+        _, i = max_reduce(_magnitude(x[s]), win, cl, True, local)
+        if idx is None:
+            idx = np.empty(out_shape(x.shape, win, cl), i.dtype)
+        idx[s] = i
+    return idx
+
+
+def times_sign(dx: np.ndarray, x: np.ndarray, cl: bool) -> np.ndarray:
+    """dx *= sign(x) in place (sign(NaN) counting as 0), a piece of x at a time."""
+    for s in _split(x.shape, cl) or [(Ellipsis,)]:
+        sign = np.sign(x[s])
+        if sign.dtype.kind == "f":
+            np.putmask(sign, np.isnan(sign), 0)
+        dx[s] *= sign
+    return dx
+
+
 def _grad_input(dy: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """``kernel_input(dy, dtype)``, with float16 widened to float32 by a compiled pass (NumPy's
     astype is many times slower)."""

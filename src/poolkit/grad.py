@@ -138,14 +138,12 @@ def vjp(op: Callable | str, x: np.ndarray, *args: Any, **kwargs: Any):
     mode = O._lp_mode(p)
     xa = np.array(xa, order="C")
     y = E.sum_reduce(xa, win, cl, mode, p)
-    if mode == E.MODE_LINF:
-        _, idx = E.max_reduce(np.abs(xa), win, cl, True, E.local_argmax(win, cl, xa.dtype))
-        sign = np.nan_to_num(np.sign(xa), nan=0.0)  # sign(NaN) counts as 0, as for finite p
+    if mode == E.MODE_LINF:  # (|x| and sign(x) a piece at a time: no copy of all of x)
+        idx = E.abs_argmax(xa, win, cl)
 
         def pullback(dy):
             dy = check_dy(dy, squeeze(y).shape).reshape(full_shape)
-            dx = E.max_backward(xa.shape, xa.dtype, win, cl, idx, dy)
-            return dx * sign.astype(dx.dtype)
+            return E.times_sign(E.max_backward(xa.shape, xa.dtype, win, cl, idx, dy), xa, cl)
         return squeeze(y), pullback
 
     def pullback(dy):
