@@ -347,8 +347,8 @@ def _split(shape: tuple, cl: bool) -> list[tuple] | None:
 def _by_pieces(out: np.ndarray, ps: list[tuple], fn) -> np.ndarray:
     """out[idx] = fn(idx) for each piece: integer input for the sum kernels without a float64
     copy of all of it (8 bytes per input value: 400 MB for a 50 MB uint8 image batch), float16
-    gradients without a float32 one (twice the input). Each window's sum is the same as from a
-    whole copy."""
+    gradients without a float32 one (twice the input), the p = inf Lp gradient's argmax without
+    |x| of all of it. Each window's sum or maximum is the same as from a whole copy."""
     for idx in ps:
         out[idx] = fn(idx)
     return out
@@ -556,13 +556,10 @@ def abs_argmax(x: np.ndarray, win: Windows, cl: bool) -> np.ndarray:
     """The argmax of |x| over each window (the Lp gradient for p = inf), as :func:`max_reduce`
     gives it for x's dtype, from |x| a piece of at most PIECE values at a time."""
     local = local_argmax(win, cl, x.dtype)
-    idx = None
-    for s in _split(x.shape, cl) or [(Ellipsis,)]:
-        _, i = max_reduce(_magnitude(x[s]), win, cl, True, local)
-        if idx is None:
-            idx = np.empty(out_shape(x.shape, win, cl), i.dtype)
-        idx[s] = i
-    return idx
+    if (ps := _split(x.shape, cl)) is None:
+        return max_reduce(_magnitude(x), win, cl, True, local)[1]
+    return _by_pieces(np.empty(out_shape(x.shape, win, cl), np.uint8 if local else np.int64), ps,
+                      lambda s: max_reduce(_magnitude(x[s]), win, cl, True, local)[1])
 
 
 def times_sign(dx: np.ndarray, x: np.ndarray, cl: bool) -> np.ndarray:
