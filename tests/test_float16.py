@@ -280,6 +280,33 @@ def test_channels_first_two_by_two_means_where_float32_sums_would_round():
     np.testing.assert_array_equal(np.signbit(got[0, :, 0])[num], np.signbit(want)[num])
 
 
+@pytest.mark.parametrize("padding", ["valid", "same"])
+def test_channels_first_two_by_two_means_of_every_bit_pattern(padding):
+    """Channels-first 2x2/2 means of float16 over rows of 1 to 40 windows (whole blocks of the
+    vectorised path, a block and a part, shorter rows; "same" pads odd rows with a real row and
+    a padded one, which divide by 2) from random bit patterns: every exponent, subnormals, inf,
+    NaN and signed zeros, against the float64 sum from +0 in the kernels' order rounded once."""
+    rng = np.random.default_rng(7)
+    for m in range(1, 41):
+        h = 3 if padding == "same" else 4
+        bits = rng.integers(0, 1 << 16, (2, 3, h, 2 * m), dtype=np.uint64).astype(np.uint16)
+        x = bits.view(np.float16)
+        got = pk.avg_pool(x, 2, 2, padding, data_format="channels_first")
+        f = x.astype(np.float64)
+        with np.errstate(invalid="ignore", over="ignore"):
+            top = ((0.0 + f[:, :, 0::2, 0::2]) + f[:, :, 1::2, 0::2][:, :, :h // 2]) + \
+                ((0.0 + f[:, :, 0::2, 1::2]) + f[:, :, 1::2, 1::2][:, :, :h // 2])
+            want = top[:, :, :h // 2] / 4
+            if h == 3:  # the last window row: one real row of two columns, divided by 2
+                last = ((0.0 + f[:, :, 2, 0::2]) + (0.0 + f[:, :, 2, 1::2])) / 2
+                want = np.concatenate([want, last[:, :, None]], axis=2)
+            want = want.astype(np.float16)
+        num = ~np.isnan(want)
+        assert got.shape == want.shape
+        np.testing.assert_array_equal(np.isnan(got), ~num)
+        np.testing.assert_array_equal(got.view(np.uint16)[num], want.view(np.uint16)[num])
+
+
 def test_gradient_rounding_to_float16_matches_numpy():
     # float16 gradients are written in float32 by the kernels and rounded by a compiled pass
     # (hardware conversions where the CPU has them, else NumPy's): every float16 midpoint, the

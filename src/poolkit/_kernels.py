@@ -203,6 +203,15 @@ def _half_mean2w(yf, d, xf, a0, a1, C, r):  # the Python version (NUMBA_DISABLE_
     return False
 
 
+def _half_pairs(yf, d, m, xf, a0, a1, r):  # the Python version (NUMBA_DISABLE_JIT): none
+    """For float16 bits: the first m // 8 * 8 (a uint64) of the m outputs yf[d + j] of a mean
+    of two rows two columns wide, (((0 + x0[2j]) + x1[2j]) + ((0 + x0[2j + 1]) + x1[2j + 1]))
+    * r rounded once to float16 (x0 = xf[a0:], x1 = xf[a1:], r the reciprocal of a power of
+    two), written eight at a time; how many were written. 0 for other dtypes and without
+    hardware half conversions: the caller's loop does the rest, in the same order of sums."""
+    return np.uint64(0)
+
+
 def _half_max4(dst, x0, x1, x2, x3):  # the Python version (NUMBA_DISABLE_JIT)
     """For float16 bits: dst = the running maximum of x0..x3 in that order (as _max4), in one
     pass over 16-bit keys, and True; False for other dtypes (the caller then runs _max4's
@@ -457,6 +466,71 @@ if not _NOJIT:
         if HARDWARE_HALF and _half_type(yf.dtype):
             return _half_mean2w_hw
         return lambda yf, d, xf, a0, a1, C, r: False
+
+    _PAIRS = 8  # outputs per call of _half_pairs8: 56-output rows (112 wide) end on a whole one
+
+    @intrinsic
+    def _half_pairs8(typingctx, yf, d, xf, a0, a1, r):
+        """_half_pairs's eight outputs yf[d:d + 8] from xf[a0:a0 + 16], xf[a1:a1 + 16], in
+        explicit vectors (LLVM's own vectoriser, from the loop over j, pays a shuffle per
+        strided tap and converts each float16 twice, through float32 lanes): each row widened
+        to float64 at once, the rows added, the even and odd columns split by one shuffle each
+        and added, scaled by r, rounded to odd in float32 (as _put_half) and to float16."""
+        if not (isinstance(r, types.Float) and r.bitwidth == 64 and
+                all(isinstance(t, types.Integer) and t.bitwidth == 64 for t in (d, a0, a1))
+                and all(isinstance(a, types.Array) and a.ndim == 1 and _half_type(a.dtype)
+                        for a in (yf, xf))):
+            return None
+        n = 2 * _PAIRS
+
+        def codegen(context, builder, sig, args):
+            yv, dv, xv, a0v, a1v, rv = args
+            ya = context.make_array(sig.args[0])(context, builder, yv)
+            xa = context.make_array(sig.args[2])(context, builder, xv)
+            i16, i32, i64, f64 = (_ir.IntType(16), _ir.IntType(32), _ir.IntType(64),
+                                  _ir.DoubleType())
+            vec = _ir.VectorType
+
+            def row(off):  # n float16 from flat index off, widened to float64
+                p = builder.bitcast(builder.gep(xa.data, [off]), vec(i16, n).as_pointer())
+                h = builder.bitcast(builder.load(p, align=2), vec(_ir.HalfType(), n))
+                return builder.fpext(h, vec(f64, n))
+
+            zero = _ir.Constant(vec(f64, n), [0.0] * n)
+            t = builder.fadd(builder.fadd(zero, row(a0v)), row(a1v))
+            ev = builder.shuffle_vector(t, t, _ir.Constant(vec(i32, _PAIRS), list(range(0, n, 2))))
+            od = builder.shuffle_vector(t, t, _ir.Constant(vec(i32, _PAIRS), list(range(1, n, 2))))
+            rr = builder.insert_element(vec(f64, _PAIRS)(_ir.Undefined), rv, _ir.Constant(i32, 0))
+            rr = builder.shuffle_vector(rr, rr, _ir.Constant(vec(i32, _PAIRS), [0] * _PAIRS))
+            b = builder.bitcast(builder.fmul(builder.fadd(ev, od), rr), vec(i64, _PAIRS))
+            low = builder.and_(b, _ir.Constant(vec(i64, _PAIRS), [0x1FFFFFFF] * _PAIRS))
+            odd = builder.zext(builder.icmp_unsigned("!=", low, _ir.Constant(
+                vec(i64, _PAIRS), [0] * _PAIRS)), vec(i64, _PAIRS))
+            b = builder.or_(builder.xor(b, low),
+                            builder.shl(odd, _ir.Constant(vec(i64, _PAIRS), [29] * _PAIRS)))
+            f = builder.fptrunc(builder.bitcast(b, vec(f64, _PAIRS)),
+                                vec(_ir.FloatType(), _PAIRS))
+            h = builder.bitcast(builder.fptrunc(f, vec(_ir.HalfType(), _PAIRS)),
+                                vec(i16, _PAIRS))
+            p = builder.bitcast(builder.gep(ya.data, [dv]), vec(i16, _PAIRS).as_pointer())
+            builder.store(h, p, align=2)
+            return context.get_dummy_value()
+
+        return types.none(yf, d, xf, a0, a1, r), codegen
+
+    def _half_pairs_hw(yf, d, m, xf, a0, a1, r):
+        step = np.uint64(_PAIRS)
+        done = np.uint64(0)
+        while done + step <= m:
+            _half_pairs8(yf, d + done, xf, a0 + done + done, a1 + done + done, r)
+            done += step
+        return done
+
+    @overload(_half_pairs, inline="always")
+    def _half_pairs_ol(yf, d, m, xf, a0, a1, r):
+        if HARDWARE_HALF and _half_type(yf.dtype):
+            return _half_pairs_hw
+        return lambda yf, d, m, xf, a0, a1, r: np.uint64(0)
 
     @overload(_half_mean4, inline="always")
     def _half_mean4_ol(yv, x0, x1, x2, x3, r):
@@ -2071,7 +2145,10 @@ def _tile_sums(yf, y0, m, xf, s0, s1, s2, k, mode, pow2, div):
             v = (0.0 + _term(_tof(xf[u0 + e]), mode)) + (0.0 + _term(_tof(xf[u0 + e + one]), mode))
             _put(yf, d + j, _tile_out(v, mode, pow2, r, div))
     elif k == 2:
-        for j in range(np.uint64(m)):
+        done = np.uint64(0)
+        if mode == 0 and pow2:  # float16 means: in explicit vectors, eight at a time
+            done = _half_pairs(yf, d, np.uint64(m), xf, u0, u1, r)
+        for j in range(done, np.uint64(m)):
             e = j + j
             v = ((0.0 + _term(_tof(xf[u0 + e]), mode)) + _term(_tof(xf[u1 + e]), mode)) + \
                 ((0.0 + _term(_tof(xf[u0 + e + one]), mode)) + _term(_tof(xf[u1 + e + one]), mode))
@@ -2122,6 +2199,7 @@ def sum_cf_tiles(x, y, mode, bd, ld, hd, bh, lh, hh, dd, dh, cd, ch, cw):
         t = np.empty(W, np.float64)
         tile_nh = -1  # the window height the rows' offsets below were worked out for
         rows = _coords4(0, 0, 1, 1, dd, dh, 0, 1, 0)
+        last_div, pow2 = -1.0, False  # (frexp is a library call: once per divisor, not per row)
         for oh in range(OH):
             nh = hh[oh] - lh[oh]
             if nh != tile_nh:  # (d, h) offsets of the rows from the first; one row repeats
@@ -2131,13 +2209,15 @@ def sum_cf_tiles(x, y, mode, bd, ld, hd, bh, lh, hh, dd, dh, cd, ch, cw):
             if nd * nh == 0:  # (no real row to read: any in-range one will do)
                 j0, j1 = 0, 0
             div = cd[od] * ch[oh] * cw[0]
+            if div != last_div:
+                last_div, pow2 = div, math.frexp(div)[0] == 0.5
             s0, s1, s2, s3 = _tile_starts(base, j0, j1, rows, H, W)
             y0 = (job * OH + oh) * OW
             if nd * nh == 4:
                 _prefetch_taps(xf, s0, s1, s2, s3, 4, W)
                 if mode == 2:
                     _tile_sums4(yf, y0, OW, xf, s0, s1, s2, s3, 2, False, div, t)
-                elif math.frexp(div)[0] == 0.5:
+                elif pow2:
                     _tile_sums4(yf, y0, OW, xf, s0, s1, s2, s3, 0, True, div, t)
                 else:
                     _tile_sums4(yf, y0, OW, xf, s0, s1, s2, s3, 0, False, div, t)
@@ -2145,7 +2225,7 @@ def sum_cf_tiles(x, y, mode, bd, ld, hd, bh, lh, hh, dd, dh, cd, ch, cw):
                 _prefetch_taps(xf, s0, s1, s2, s2, nd * nh, ahead)
                 if mode == 2:
                     _tile_sums(yf, y0, OW, xf, s0, s1, s2, nd * nh, 2, False, div)
-                elif math.frexp(div)[0] == 0.5:
+                elif pow2:
                     _tile_sums(yf, y0, OW, xf, s0, s1, s2, nd * nh, 0, True, div)
                 else:
                     _tile_sums(yf, y0, OW, xf, s0, s1, s2, nd * nh, 0, False, div)
