@@ -204,11 +204,12 @@ def _half_mean2w(yf, d, xf, a0, a1, C, r):  # the Python version (NUMBA_DISABLE_
 
 
 def _half_pairs(yf, d, m, xf, a0, a1, r):  # the Python version (NUMBA_DISABLE_JIT): none
-    """For float16 bits: the first m // 8 * 8 (a uint64) of the m outputs yf[d + j] of a mean
-    of two rows two columns wide, (((0 + x0[2j]) + x1[2j]) + ((0 + x0[2j + 1]) + x1[2j + 1]))
-    * r rounded once to float16 (x0 = xf[a0:], x1 = xf[a1:], r the reciprocal of a power of
-    two), written eight at a time; how many were written. 0 for other dtypes and without
-    hardware half conversions: the caller's loop does the rest, in the same order of sums."""
+    """For float16 bits: the m outputs yf[d + j] of a mean of two rows two columns wide,
+    (((0 + x0[2j]) + x1[2j]) + ((0 + x0[2j + 1]) + x1[2j + 1])) * r rounded once to float16
+    (x0 = xf[a0:], x1 = xf[a1:], r the reciprocal of a power of two), written eight at a time
+    (the last eight overlapping the eight before when 8 does not divide m); how many were
+    written (a uint64): m, or 0 when m < 8, for other dtypes and without hardware half
+    conversions, where the caller's loop does them, in the same order of sums."""
     return np.uint64(0)
 
 
@@ -524,6 +525,10 @@ if not _NOJIT:
         while done + step <= m:
             _half_pairs8(yf, d + done, xf, a0 + done + done, a1 + done + done, r)
             done += step
+        if m > done and m >= step:  # the rest as the last eight (rewriting some: same bits)
+            done = m - step
+            _half_pairs8(yf, d + done, xf, a0 + done + done, a1 + done + done, r)
+            done = m
         return done
 
     @overload(_half_pairs, inline="always")
