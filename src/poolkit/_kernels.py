@@ -228,6 +228,22 @@ def _is_double(a):  # the Python version (NUMBA_DISABLE_JIT)
     return a.dtype == np.float64
 
 
+def _pow2_bits(b):
+    """Whether the float64 with bits ``b`` (int64) is a power of two from 2**-1022 to 2**1023:
+    positive, normal, no fraction bits (so multiplying by its reciprocal is exact, the same as
+    dividing). Written without branches (a chained comparison's branches, inlined, trip
+    Numba's SSA check)."""
+    e = b >> 52
+    return (e > 0) & (e < 0x7FF) & ((b & 0xFFFFFFFFFFFFF) == 0)
+
+
+def _pow2(v):  # the Python version (NUMBA_DISABLE_JIT)
+    """:func:`_pow2_bits` of the float64 v: a divisor by which a mean may multiply by 1 / v.
+    Compiled, a test of v's bits (``math.frexp`` is a library call: it cost 5% of a float16
+    mean's rows, one call per row)."""
+    return _pow2_bits(int(np.float64(v).view(np.int64)))
+
+
 def _recips(div):  # the Python version (NUMBA_DISABLE_JIT): unused by its _div_by
     """(yh, yl): 1 / div as a sum of two float64 values (yh rounded down, yl >= 0 the rest
     rounded), for :func:`_div_by`."""
@@ -617,6 +633,12 @@ if not _NOJIT:
             return yh, _fma_nb(-yh, div, 1.0) / div
 
         return impl
+
+    _pow2_bits_nb = nb.njit(inline="always")(_pow2_bits)
+
+    @overload(_pow2, inline="always")
+    def _pow2_ol(v):
+        return lambda v: _pow2_bits_nb(_f64_bits(np.float64(v)))
 
     @overload(_div_by, inline="always")
     def _div_by_ol(v, div, yh, yl):
@@ -1267,7 +1289,7 @@ def _accum(acc, xr, mode, p):
 def _finish_row(yr, acc, mode, p, div):
     """yr = mean (acc / div) or Lp norm of the accumulated row."""
     if mode == 0:
-        if math.frexp(div)[0] == 0.5:  # a power of two: multiplying by 1/div is exact
+        if _pow2(div):  # a power of two: multiplying by 1/div is exact
             r = 1.0 / div
             for i in range(yr.shape[0]):
                 _put(yr, i, acc[i] * r)
@@ -1342,7 +1364,7 @@ def _mean8(yv, x0, x1, x2, x3, x4, x5, x6, x7, div):
     """yv = the mean of x0..x7, summed in order from +0 in float64 and divided by div (multiplied
     by 1/div when that is exact), rounded once: _accum2, six _accum and _finish_row in one
     pass."""
-    if math.frexp(div)[0] == 0.5:
+    if _pow2(div):
         r = 1.0 / div
         for i in range(yv.shape[0]):
             s = (((0.0 + _tof(x0[i])) + _tof(x1[i])) + _tof(x2[i])) + _tof(x3[i])
@@ -1395,7 +1417,7 @@ def _fast_div(y, div):
 @nb.njit(inline="always")
 def _mean_block(yf, t, step, k, div):
     """yf[j] = (t[j] + t[j + step] (+ t[j + 2*step])) / div for k = 2 or 3 folded taps."""
-    if math.frexp(div)[0] == 0.5:  # a power of two: multiplying by 1/div is exact
+    if _pow2(div):  # a power of two: multiplying by 1/div is exact
         r = 1.0 / div
         if k == 2:
             for j in range(yf.shape[0]):
@@ -1485,7 +1507,7 @@ def _mean2w_call(yf, y0, xf, s0, s1, s2, s3, rows, m, sw, C, mode, div):
     not."""
     if mode == 2:
         _mean2w_rows(yf, y0, xf, s0, s1, s2, s3, rows, m, sw, C, 2, False, div)
-    elif math.frexp(div)[0] == 0.5:
+    elif _pow2(div):
         _mean2w_rows(yf, y0, xf, s0, s1, s2, s3, rows, m, sw, C, 0, True, div)
     else:
         _mean2w_rows(yf, y0, xf, s0, s1, s2, s3, rows, m, sw, C, 0, False, div)
@@ -1557,7 +1579,7 @@ def sum_cl(x, y, mode, p, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, cd, ch
                          cd[od] * ch[oh] * cw[a])
         elif mode == 0 and 2 <= taps <= 4 and b > a:
             div = cd[od] * ch[oh] * cw[a]
-            if math.frexp(div)[0] == 0.5:
+            if _pow2(div):
                 # small windows (2x2) inside the input, one power-of-two divisor: the taps'
                 # positions relative to the window's first are the same for every output, and
                 # the mean goes straight to y
@@ -2204,7 +2226,6 @@ def sum_cf_tiles(x, y, mode, bd, ld, hd, bh, lh, hh, dd, dh, cd, ch, cw):
         t = np.empty(W, np.float64)
         tile_nh = -1  # the window height the rows' offsets below were worked out for
         rows = _coords4(0, 0, 1, 1, dd, dh, 0, 1, 0)
-        last_div, pow2 = -1.0, False  # (frexp is a library call: once per divisor, not per row)
         for oh in range(OH):
             nh = hh[oh] - lh[oh]
             if nh != tile_nh:  # (d, h) offsets of the rows from the first; one row repeats
@@ -2214,8 +2235,7 @@ def sum_cf_tiles(x, y, mode, bd, ld, hd, bh, lh, hh, dd, dh, cd, ch, cw):
             if nd * nh == 0:  # (no real row to read: any in-range one will do)
                 j0, j1 = 0, 0
             div = cd[od] * ch[oh] * cw[0]
-            if div != last_div:
-                last_div, pow2 = div, math.frexp(div)[0] == 0.5
+            pow2 = _pow2(div)
             s0, s1, s2, s3 = _tile_starts(base, j0, j1, rows, H, W)
             y0 = (job * OH + oh) * OW
             if nd * nh == 4:
