@@ -80,3 +80,13 @@ def test_a_revision_names_its_kernel_file(tmp_path):
     assert "def global_sum_planes(" in path.read_text()
     with pytest.raises(ValueError, match=r"`rev` must name a git revision .*rev='no-such-rev'"):
         ab.kernels_at("no-such-rev", tmp_path)
+
+
+def test_a_call_that_launches_no_kernel_is_said_so(tmp_path, capsys, monkeypatch):
+    from benchmarks.peers import PoolkitPeer, Prepared
+
+    monkeypatch.setattr(PoolkitPeer, "prepare",
+                        lambda self, *a, **k: Prepared(lambda: None, lambda v: v))
+    rc, out = _run(_baseline(tmp_path), capsys)
+    assert rc == 0, out
+    assert f"| {ROW} | | | | | no kernel launched |" in out
