@@ -9,7 +9,8 @@ How: REV's ``src/poolkit/_kernels.py`` is loaded as a second module (compiled in
 cached). One poolkit call of each row runs with ``poolkit._engine.launch`` wrapped, which
 records every kernel launch and its arguments; the launches are then replayed, with this
 checkout's kernels and with REV's kernels of the same names, from the same argument state.
-Each row is checked to give bit-identical results both ways before it is timed. Only the
+Each row is first checked to give bit-identical results both ways (a row that does not is
+still timed, for changes meant to round differently, and the command then fails). Only the
 kernels are timed (not the Python around them, which both share), and only ``_kernels``' are
 swapped: launches of other kernel modules run in both variants. The engine's arguments must
 suit both revisions' kernels; a kernel missing from REV, or one that fails on them, is reported.
