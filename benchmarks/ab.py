@@ -28,7 +28,10 @@ from typing import Any, Callable
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+from .harness import REPO_ROOT
+from .peers import PoolkitPeer
+from .rows import make_inputs, select_rows
+
 KERNELS = "src/poolkit/_kernels.py"
 
 
@@ -72,7 +75,7 @@ def load_kernels(path: Path, name: str = "baseline_kernels") -> Any:
 def kernels_at(rev: str, folder: Path) -> Path:
     """Write REV's kernel module to ``folder`` and return its path."""
     try:
-        text = subprocess.run(["git", "show", f"{rev}:{KERNELS}"], cwd=ROOT, check=True,
+        text = subprocess.run(["git", "show", f"{rev}:{KERNELS}"], cwd=REPO_ROOT, check=True,
                               capture_output=True, text=True).stdout
     except (OSError, subprocess.CalledProcessError) as exc:
         why = getattr(exc, "stderr", "") or exc
@@ -158,12 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.blocks < 1 or args.calls < 0:
         raise ValueError(f"`blocks` must be at least 1 and `calls` at least 0; received "
                          f"blocks={args.blocks}, calls={args.calls}")
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
     import numba
-
-    from benchmarks.peers import PoolkitPeer
-    from benchmarks.rows import make_inputs, select_rows
 
     rows = select_rows(args.rows or None)
     if not rows:
