@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
 
     records = []
     bad = 0
-    pause, warm = (0.0, 0.0) if quick else (0.05, 0.01)  # before each block of timed calls
+    pause, warm = (0.0, 0.0) if quick else (0.05, 0.05)  # before each block of timed calls
     for i, row in enumerate(rows, 1):
         rec = harness.measure_row(row, peers, quick=quick, repeat=repeat, cell_budget=budget,
                                   bandwidth=bw["bandwidth"], registry=registry, log=log,

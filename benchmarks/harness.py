@@ -231,7 +231,7 @@ def _warm_up(prep: Prepared, seconds: float) -> None:
 
 def measure_row(row: Row, peers: list[Peer], *, quick: bool, repeat: int, cell_budget: float,
                 bandwidth: float, registry: Any, log: Callable[[str], None] = print,
-                pause: float = 0.05, warm: float = 0.01) -> dict:
+                pause: float = 0.05, warm: float = 0.05) -> dict:
     """Check agreement, warm up and time every peer on ``row``; returns the row's record."""
     rec: dict[str, Any] = {
         "id": row.id, "title": row.title, "op": row.op, "layout": row.layout, "dtype": row.dtype,
@@ -308,7 +308,8 @@ def measure_row(row: Row, peers: list[Peer], *, quick: bool, repeat: int, cell_b
     # calls for ``warm`` seconds: after a pause the machine takes milliseconds to wake the
     # peer's own pool (on a 2-core VM, a trivial parallel Numba or PyTorch call took 3-5 ms
     # after 50 ms of sleep, and the next one still 0.4-4 ms), which one discarded call did not
-    # absorb.
+    # absorb. 10 ms of discarded calls did not either: a 2.4 ms call (max 3x3/2 NHWC) still
+    # took 2.9 ms in the 8 calls after them and 2.4-2.5 ms after 50 ms of them.
     est = {}
     for name, prep in prepared.items():
         t0 = time.perf_counter()
