@@ -158,9 +158,10 @@ def _gt(v, b):  # the Python version (NUMBA_DISABLE_JIT)
 
 
 def _mkey(v):  # the Python version (NUMBA_DISABLE_JIT)
-    """What _gt compares for the tap v: v itself, or for float16 bits its float32 value (on CPUs
-    with float16 conversion instructions) or _hkey. A running maximum that carries its key
-    along converts each float16 tap once instead of at every comparison."""
+    """What _gt compares for the tap v: v itself, or for float16 bits _hkey (also on CPUs with
+    float16 conversion instructions: 16-bit keys fill twice the lanes of float32 values, and
+    NaN needs no second pass; 11-14% faster on 2x2/2 NCHW). A running maximum that carries its
+    key along converts each float16 tap once instead of at every comparison."""
     if isinstance(v, np.uint16):
         return _hkey(int(v))
     return v
@@ -410,8 +411,6 @@ if not _NOJIT:
     def _mkey_ol(v):
         if not _half_type(v):
             return lambda v: v
-        if HARDWARE_HALF:
-            return lambda v: _h2f32_hw(v)
         return lambda v: _hkey_nb(v)
 
     @overload(_isnan)
