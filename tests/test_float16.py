@@ -94,21 +94,31 @@ def test_order_key_matches_float16_comparison(key):
     np.testing.assert_array_equal(keys[i] > keys[j], want)
 
 
-def test_two_by_two_max_keeps_the_first_maximal_tap():
-    """Channels-last 2x2 windows over random float16 bits (every NaN payload, both zeros,
-    infinities, subnormals): each output is the bits of the first tap, in row-major order, that
-    no later tap beats (larger, or the first NaN): the reference's argmax."""
+@pytest.mark.parametrize("data_format, shape", [
+    ("channels_last", (2, 6, 8, 70)),
+    # rows of 35, 64 and 67 windows: channels-first rows go in blocks of 32 windows, the last
+    # block overlapping the one before it
+    ("channels_first", (2, 3, 6, 70)), ("channels_first", (1, 2, 4, 128)),
+    ("channels_first", (1, 2, 4, 134))])
+def test_two_by_two_max_keeps_the_first_maximal_tap(data_format, shape):
+    """2x2 windows over random float16 bits (every NaN payload, both zeros, infinities,
+    subnormals): each output is the bits of the first tap, in row-major order, that no later
+    tap beats (larger, or the first NaN): the reference's argmax."""
     rng = np.random.default_rng(8)
-    bits = rng.integers(0, 1 << 16, (2, 6, 8, 70)).astype(np.uint16)
+    bits = rng.integers(0, 1 << 16, shape).astype(np.uint16)
     special = np.array([0x0000, 0x8000, 0x7C00, 0xFC00, 0x7C01, 0xFE00, 0x0001, 0x8001],
                        np.uint16)
     pick = rng.random(bits.shape) < 0.5
     bits[pick] = rng.choice(special, bits.shape)[pick]
     x = bits.view(np.float16)
-    got = pk.max_pool(x, 2, 2, data_format="channels_last").view(np.uint16)
-    _, idx = ref.max_pool(x, 2, 2, return_indices=True, data_format="channels_last")
-    n, h, w, c = bits.shape
-    want = np.take_along_axis(bits.reshape(n, h * w, c), idx.reshape(n, -1, c), axis=1)
+    got = pk.max_pool(x, 2, 2, data_format=data_format).view(np.uint16)
+    _, idx = ref.max_pool(x, 2, 2, return_indices=True, data_format=data_format)
+    if data_format == "channels_last":
+        n, h, w, c = bits.shape
+        want = np.take_along_axis(bits.reshape(n, h * w, c), idx.reshape(n, -1, c), axis=1)
+    else:
+        n, c = bits.shape[:2]
+        want = np.take_along_axis(bits.reshape(n, c, -1), idx.reshape(n, c, -1), axis=2)
     np.testing.assert_array_equal(got, want.reshape(got.shape))
 
 

@@ -206,19 +206,21 @@ def _shortcut(x: np.ndarray, win: Windows, cl: bool, mode: int | None, p: float 
 SMALL_PLANES = True  # the small-plane kernels on; off, the row kernels take every plane (tests)
 
 
-def _small(win: Windows, itemsize: int, is_max: bool) -> tuple | None:
-    return _small_tables(win, itemsize, is_max) if SMALL_PLANES else None
+def _small(win: Windows, itemsize: int, is_max: bool, direct: bool = False) -> tuple | None:
+    return _small_tables(win, itemsize, is_max, direct) if SMALL_PLANES else None
 
 
 @_derived
-def _small_tables(win: Windows, itemsize: int, is_max: bool) -> tuple | None:
+def _small_tables(win: Windows, itemsize: int, is_max: bool,
+                  direct: bool = False) -> tuple | None:
     """The arguments of the small-plane kernels (``max_cf_small``, ``sum_cf_small``) after the
     input and output, for channels-first planes of short rows: at most 16 cells for the max,
     8 for the sums (longer rows vectorise in the row kernels, which then lead), 4096 cells a
     plane, and for the max at most 65536 taps in all of a plane's windows; None otherwise.
     Tables: each (d, h) row group's rows as offsets in the plane (``rows``, ``nr`` of them),
     each output's columns (``cols``, ``nc``), and for the max each output's taps column by
-    column (``taps``, ``nt``: the redo of a block with a NaN)."""
+    column (``taps``, ``nt``: the redo of a block with a NaN), or row by row with ``direct``
+    (the max then reduces them in that order: the first maximal tap in row-major order)."""
     base, klo, khi, dil = win.tables3()
     ins = (1,) * (3 - win.ndim) + tuple(win.in_shape)
     outs = (1,) * (3 - win.ndim) + tuple(win.out_shape)
@@ -241,9 +243,13 @@ def _small_tables(win: Windows, itemsize: int, is_max: bool) -> tuple | None:
     block = max(1, min(64, K._SMALL_BLOCK_BYTES // (S * itemsize)))
     if not is_max:
         return rows, nr, cols, nc, S, ins[2], P, outs[2], block
-    taps, nt = _ragged([[r + w for w in wcols[o % outs[2]] for r in groups[o // outs[2]]]
-                        for o in range(P)])
-    return rows, nr, cols, nc, taps, nt, S, ins[2], P, outs[2], block
+    if direct:
+        taps, nt = _ragged([[r + w for r in groups[o // outs[2]] for w in wcols[o % outs[2]]]
+                            for o in range(P)])
+    else:
+        taps, nt = _ragged([[r + w for w in wcols[o % outs[2]] for r in groups[o // outs[2]]]
+                            for o in range(P)])
+    return rows, nr, cols, nc, taps, nt, S, ins[2], P, outs[2], block, int(direct)
 
 
 def _ragged(lists: list) -> tuple[np.ndarray, np.ndarray]:
@@ -283,7 +289,9 @@ def max_reduce(x: np.ndarray, win: Windows, cl: bool, want_idx: bool, local: boo
                    _fill(xk.dtype), *_geom(win), local)
         elif cl:
             launch(K.max_cl, x.size, to5(xk, cl), to5(yk, cl), _fill(xk.dtype), *_geom(win))
-        elif not want_idx and (small := _small(win, xk.itemsize, True)) is not None:
+        elif not want_idx and (small := _small(win, xk.itemsize, True, _tiles(win) and (
+                x.dtype.kind == "f"))) is not None:
+            # (windows two wide at stride 2: the first tie in row-major order, as max_cf_tiles)
             launch(K.max_cf_small, x.size, xk.reshape(-1), yk.reshape(-1), _fill(xk.dtype),
                    *small, threads())
         elif want_idx:

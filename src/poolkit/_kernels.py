@@ -48,6 +48,7 @@ _U16 = np.uint16
 # How far ahead (bytes) of what they read the streaming kernels prefetch: with two threads the
 # hardware prefetcher alone leaves the memory idle part of the time; 2-3 KB measured best.
 _AHEAD = 3072
+_TW = 32
 
 
 def _hkey(h):
@@ -222,6 +223,13 @@ def _half_max4(dst, x0, x1, x2, x3):  # the Python version (NUMBA_DISABLE_JIT)
         return False
     _max4_keys(dst, x0, x1, x2, x3)
     return True
+
+
+def _is_float(a):  # the Python version (NUMBA_DISABLE_JIT)
+    """Whether array `a` holds floating-point values or float16 bits: values that can tie with
+    different bits (-0 and +0, NaNs), so that which tap a maximum keeps shows (a compile-time
+    constant when compiled)."""
+    return a.dtype.kind == "f" or a.dtype == np.uint16
 
 
 def _is_double(a):  # the Python version (NUMBA_DISABLE_JIT)
@@ -620,6 +628,11 @@ if not _NOJIT:
     def _is_double_ol(a):
         double = isinstance(a.dtype, types.Float) and a.dtype.bitwidth == 64
         return lambda a: double
+
+    @overload(_is_float)
+    def _is_float_ol(a):
+        flt = isinstance(a.dtype, types.Float) or _half_type(a.dtype)
+        return lambda a: flt
 
     @overload(_recips, inline="always")
     def _recips_ol(div):
@@ -2035,30 +2048,53 @@ def _knan(k):
 
 @nb.njit(inline="always")
 def _tile_max(yf, y0, m, xf, s0, s1, s2, s3, k):
-    """yf[y0 + j] = max over columns 2j, 2j + 1 of the running maximum of the first k (2-4) of
-    the rows that start at flat indices s0..s3 of xf, for j < m: the folded-row path's
-    comparisons, in its order, without the folded row. Flat unsigned indices, no view per row
-    (a view's reference counting cost about as much as a short uint8 row). A NaN-blind pass
-    first (_fast on keys taken once per tap: a float16 tap is converted once); only rows with
-    a NaN tap are redone with _up."""
+    """yf[y0 + j] = the first maximal tap, in row-major order, of the window of columns 2j,
+    2j + 1 of the first k (2-4) of the rows that start at flat indices s0..s3 of xf, for j < m:
+    each row's pair, then the rows in order (merging maxima of consecutive runs of taps keeps
+    the first maximal tap; pairing the columns across rows first would not, for -0 and +0 or
+    two NaNs). Flat unsigned indices, no view per row (a view's reference counting cost about
+    as much as a short uint8 row). A NaN-blind pass first (_fast on keys taken once per tap: a
+    float16 tap is converted once); only rows with a NaN tap are redone with _up. Float16
+    rows of at least _TW windows go in blocks of _TW, the last block overlapping the one
+    before: fixed-length loops that vectorise without a scalar tail."""
     u0, u1, u2, u3 = np.uint64(s0), np.uint64(s1), np.uint64(s2), np.uint64(s3)
     d, one = np.uint64(y0), np.uint64(1)
     nan = False
     if k == 2:
+        if _is_half(xf) and m >= _TW:  # 16-bit keys: NaN is their largest, no second pass
+            last = np.uint64(m - _TW)
+            b = np.uint64(0)
+            while True:
+                b = min(b, last)
+                for jj in range(_TW):
+                    j = b + np.uint64(jj)
+                    e = j + j
+                    a0, b0, a1, b1 = xf[u0 + e], xf[u0 + e + one], xf[u1 + e], xf[u1 + e + one]
+                    ka0, kb0, ka1, kb1 = _mkey(a0), _mkey(b0), _mkey(a1), _mkey(b1)
+                    t, kt = _kup(a0, ka0, b0, kb0)
+                    u, ku = _kup(a1, ka1, b1, kb1)
+                    yf[d + j] = u if ku > kt else t
+                if b == last:
+                    return
+                b += np.uint64(_TW)
         for j in range(np.uint64(m)):
             e = j + j
-            a0, a1, b0, b1 = xf[u0 + e], xf[u1 + e], xf[u0 + e + one], xf[u1 + e + one]
-            ka0, ka1, kb0, kb1 = _mkey(a0), _mkey(a1), _mkey(b0), _mkey(b1)
-            t, kt = _kup(a0, ka0, a1, ka1)
-            u, ku = _kup(b0, kb0, b1, kb1)
+            a0, b0, a1, b1 = xf[u0 + e], xf[u0 + e + one], xf[u1 + e], xf[u1 + e + one]
+            ka0, kb0, ka1, kb1 = _mkey(a0), _mkey(b0), _mkey(a1), _mkey(b1)
+            if _is_float(xf):
+                t, kt = _kup(a0, ka0, b0, kb0)
+                u, ku = _kup(a1, ka1, b1, kb1)
+            else:  # equal integers are the same bits: the pairs down the columns, faster
+                t, kt = _kup(a0, ka0, a1, ka1)
+                u, ku = _kup(b0, kb0, b1, kb1)
             yf[d + j] = u if ku > kt else t
             nan |= _knan(ka0) | _knan(ka1) | _knan(kb0) | _knan(kb1)
         if nan:
             for j in range(np.uint64(m)):
                 e = j + j
-                t = _up(xf[u0 + e], xf[u1 + e])
-                u = _up(xf[u0 + e + one], xf[u1 + e + one])
-                yf[d + j] = _up(t, u)
+                t = _up(xf[u0 + e], xf[u0 + e + one])
+                t = _up(t, xf[u1 + e])
+                yf[d + j] = _up(t, xf[u1 + e + one])
         return
     for j in range(np.uint64(m)):
         e = j + j
@@ -2066,12 +2102,12 @@ def _tile_max(yf, y0, m, xf, s0, s1, s2, s3, k):
         b0, b1, b2, b3 = xf[u0 + e + one], xf[u1 + e + one], xf[u2 + e + one], xf[u3 + e + one]
         ka0, ka1, ka2, ka3 = _mkey(a0), _mkey(a1), _mkey(a2), _mkey(a3)
         kb0, kb1, kb2, kb3 = _mkey(b0), _mkey(b1), _mkey(b2), _mkey(b3)
-        t, kt = _kup(a0, ka0, a1, ka1)
-        t, kt = _kup(t, kt, a2, ka2)
-        t, kt = _kup(t, kt, a3, ka3)
-        u, ku = _kup(b0, kb0, b1, kb1)
-        u, ku = _kup(u, ku, b2, kb2)
-        u, ku = _kup(u, ku, b3, kb3)
+        t, kt = _kup(a0, ka0, b0, kb0)
+        u, ku = _kup(a1, ka1, b1, kb1)
+        t, kt = _kup(t, kt, u, ku)
+        u, ku = _kup(a2, ka2, b2, kb2)
+        t, kt = _kup(t, kt, u, ku)
+        u, ku = _kup(a3, ka3, b3, kb3)
         yf[d + j] = u if ku > kt else t
         nan |= _knan(ka0) | _knan(ka1) | _knan(ka2) | _knan(ka3) | _knan(kb0) | _knan(kb1) | \
             _knan(kb2) | _knan(kb3)
@@ -2079,9 +2115,9 @@ def _tile_max(yf, y0, m, xf, s0, s1, s2, s3, k):
         return
     for j in range(np.uint64(m)):
         e = j + j
-        t = _up(_up(_up(xf[u0 + e], xf[u1 + e]), xf[u2 + e]), xf[u3 + e])
-        u = _up(_up(_up(xf[u0 + e + one], xf[u1 + e + one]), xf[u2 + e + one]), xf[u3 + e + one])
-        yf[d + j] = _up(t, u)
+        t = _up(_up(xf[u0 + e], xf[u0 + e + one]), xf[u1 + e])
+        t = _up(_up(_up(t, xf[u1 + e + one]), xf[u2 + e]), xf[u2 + e + one])
+        yf[d + j] = _up(_up(t, xf[u3 + e]), xf[u3 + e + one])
 
 
 @nb.njit(inline="always")
@@ -3506,14 +3542,19 @@ def _block_at(blk, block, planes, S, P):
 
 
 @nb.njit(**_OPTS)
-def max_cf_small(xf, yf, fill, rows, nr, cols, nc, taps, nt, S, W, P, OW, block, chunks):
+def max_cf_small(xf, yf, fill, rows, nr, cols, nc, taps, nt, S, W, P, OW, block, direct,
+                 chunks):
     """Max over every plane of ``S`` cells (rows ``W`` long) in ``xf`` (flat) into ``P``
     outputs (rows ``OW`` long) each in ``yf``, ``block`` planes at a time: per row group and
     column, the maximum of the group's rows for each plane of the block (``cs``, one column
     after the other: the outputs then read it contiguously), then per output the maximum of
     its columns; ``fill`` for a window with no real tap. NaN-blind (_fast); a block with a NaN
     tap is redone output by output over ``taps`` (``nt[o]`` offsets at ``o * K``, in the same
-    order) with _up, where the first NaN wins. ``chunks`` runs of blocks (one per thread)."""
+    order) with _up, where the first NaN wins. ``chunks`` runs of blocks (one per thread).
+    ``direct``: each output's maximum straight over ``taps`` (then in row-major order), the
+    first maximal tap in that order; folding the rows column by column keeps the first in
+    column-major order instead, which differs for -0 and +0 or two NaNs (the engine asks for
+    it where the row kernel it matches takes that order too, and for integers)."""
     G, R, KC, planes, nblocks, runs = _small_sizes(yf, rows, nr, cols, P, block, chunks)
     K = taps.shape[0] // P
     for ch in prange(runs):
@@ -3524,7 +3565,27 @@ def max_cf_small(xf, yf, fill, rows, nr, cols, nc, taps, nt, S, W, P, OW, block,
             nb_, xb, yb = _block_at(blk, block, planes, S, P)
             nan = False
             nbu, su = np.uint64(nb_), np.uint64(S)
-            for g in range(G):
+            for o in range(P if direct else 0):
+                k = nt[o]
+                yo, pu = np.uint64(yb + o), np.uint64(P)
+                if k == 0:
+                    for b in range(nbu):
+                        yf[yo + b * pu] = fill
+                    continue
+                off = np.uint64(xb + taps[o * K])
+                for b in range(nbu):
+                    v = xf[off + b * su]
+                    m[b] = v
+                    nan |= _isnan(v)
+                for t in range(1, k):
+                    off = np.uint64(xb + taps[o * K + t])
+                    for b in range(nbu):
+                        v = xf[off + b * su]
+                        m[b] = _fast(m[b], v)
+                        nan |= _isnan(v)
+                for b in range(nbu):
+                    yf[yo + b * pu] = m[b]
+            for g in range(G if not direct else 0):
                 k = nr[g]
                 if k == 0:
                     continue
@@ -3541,7 +3602,7 @@ def max_cf_small(xf, yf, fill, rows, nr, cols, nc, taps, nt, S, W, P, OW, block,
                             v = xf[off + b * su]
                             cs[c0 + b] = _fast(cs[c0 + b], v)
                             nan |= _isnan(v)
-            for o in range(P):
+            for o in range(P if not direct else 0):
                 g = o // OW
                 k = nc[o]
                 if k == 0 or nr[g] == 0:
