@@ -174,6 +174,17 @@ def _isnan(v):  # the Python version (NUMBA_DISABLE_JIT)
     return v != v
 
 
+def _odd(v):  # the Python version (NUMBA_DISABLE_JIT)
+    """Whether tap v is NaN or -0: a tap that can tie another of different bits, so that which
+    of the tied taps a maximum keeps shows. A fold that takes a window's taps out of row-major
+    order (rows folded column by column) is exact only without such taps."""
+    if isinstance(v, np.uint16):
+        return int(v) == 0x8000 or (int(v) & 0x7FFF) > 0x7C00
+    if isinstance(v, (float, np.floating)):
+        return v != v or (v == 0 and math.copysign(1.0, v) < 0)
+    return False
+
+
 def _tof(v):  # the Python version (NUMBA_DISABLE_JIT)
     if isinstance(v, np.uint16):
         return _h2f(int(v))
@@ -424,6 +435,18 @@ if not _NOJIT:
     @overload(_isnan)
     def _isnan_ol(v):
         return _isnan_half if _half_type(v) else _isnan_num
+
+    _f32_bits = _bitcast(types.float32, types.int32, _ir.IntType(32))
+
+    @overload(_odd)
+    def _odd_ol(v):
+        if _half_type(v):
+            return lambda v: (v == 0x8000) | ((v & 0x7FFF) > 0x7C00)
+        if isinstance(v, types.Float) and v.bitwidth == 32:
+            return lambda v: (v != v) | (_f32_bits(v) == np.int32(-2147483648))
+        if isinstance(v, types.Float):
+            return lambda v: (v != v) | (_f64_bits(v) == np.int64(-9223372036854775808))
+        return lambda v: False
 
     @overload(_tof)
     def _tof_ol(v):
@@ -2293,12 +2316,13 @@ def sum_cf_tiles(x, y, mode, bd, ld, hd, bh, lh, hh, dd, dh, cd, ch, cw):
 @nb.njit(inline="always")
 def _vmax3(t, r0, r1, r2):
     """t = the running maximum of rows r0, r1, r2 (NaN-blind, _fast); True when a tap is NaN
-    (t is then not the maximum: the caller redoes the row)."""
+    or -0 (_odd: t is then not the maximum, or not the first of tied taps: the caller redoes
+    the row)."""
     nan = False
     for i in range(t.shape[0]):
         a, b, c = r0[i], r1[i], r2[i]
         t[i] = _fast(_fast(a, b), c)
-        nan |= _isnan(a) | _isnan(b) | _isnan(c)
+        nan |= _odd(a) | _odd(b) | _odd(c)
     return nan
 
 
@@ -2306,20 +2330,21 @@ def _vmax3(t, r0, r1, r2):
 def _vmax3_split(ev, od, r0, r1, r2):
     """ev[i], od[i] = the running maxima of rows r0, r1, r2 at columns 2i and 2i + 1 (NaN-blind,
     _fast): the rows folded and split by column parity in one pass, so that the stride-2 windows
-    then read contiguous runs. True when a tap is NaN (the caller redoes the row)."""
+    then read contiguous runs. True when a tap is NaN or -0 (_odd: the caller redoes the row
+    in row-major order, since the fold would keep another of tied taps)."""
     nan = False
     for i in range(r0.shape[0] // 2):
         a, b, c = r0[2 * i], r1[2 * i], r2[2 * i]
         ev[i] = _fast(_fast(a, b), c)
-        nan |= _isnan(a) | _isnan(b) | _isnan(c)
+        nan |= _odd(a) | _odd(b) | _odd(c)
         a, b, c = r0[2 * i + 1], r1[2 * i + 1], r2[2 * i + 1]
         od[i] = _fast(_fast(a, b), c)
-        nan |= _isnan(a) | _isnan(b) | _isnan(c)
+        nan |= _odd(a) | _odd(b) | _odd(c)
     if r0.shape[0] % 2:
         i = r0.shape[0] // 2
         a, b, c = r0[2 * i], r1[2 * i], r2[2 * i]
         ev[i] = _fast(_fast(a, b), c)
-        nan |= _isnan(a) | _isnan(b) | _isnan(c)
+        nan |= _odd(a) | _odd(b) | _odd(c)
     return nan
 
 
@@ -2360,39 +2385,40 @@ def _fold_flat(t, xf, s0, s1, s2, s3, k, first):
     """t = the running maximum of t (unless first) and the k rows at flat offsets s0, s1, ...
     of xf (first: k = 2-4 rows, else 1-3), in that order: one NaN-blind pass (_fast), flat
     unsigned indices (no view per row: with short rows a view costs as much as the pass). True
-    when a tap is NaN (t is then not the maximum)."""
+    when a tap is NaN or -0 (_odd: t is then not the maximum, or the windows read from it may
+    not keep the first of tied taps)."""
     nan = False
     uW = np.uint64(t.shape[0])
     if first and k >= 4:
         for i in range(uW):
             p, q, r, v = xf[s0 + i], xf[s1 + i], xf[s2 + i], xf[s3 + i]
             t[i] = _fast(_fast(_fast(p, q), r), v)
-            nan |= _isnan(p) | _isnan(q) | _isnan(r) | _isnan(v)
+            nan |= _odd(p) | _odd(q) | _odd(r) | _odd(v)
     elif first and k == 3:
         for i in range(uW):
             p, q, r = xf[s0 + i], xf[s1 + i], xf[s2 + i]
             t[i] = _fast(_fast(p, q), r)
-            nan |= _isnan(p) | _isnan(q) | _isnan(r)
+            nan |= _odd(p) | _odd(q) | _odd(r)
     elif first:
         for i in range(uW):
             p, q = xf[s0 + i], xf[s1 + i]
             t[i] = _fast(p, q)
-            nan |= _isnan(p) | _isnan(q)
+            nan |= _odd(p) | _odd(q)
     elif k >= 3:
         for i in range(uW):
             p, q, r = xf[s0 + i], xf[s1 + i], xf[s2 + i]
             t[i] = _fast(_fast(_fast(t[i], p), q), r)
-            nan |= _isnan(p) | _isnan(q) | _isnan(r)
+            nan |= _odd(p) | _odd(q) | _odd(r)
     elif k == 2:
         for i in range(uW):
             p, q = xf[s0 + i], xf[s1 + i]
             t[i] = _fast(_fast(t[i], p), q)
-            nan |= _isnan(p) | _isnan(q)
+            nan |= _odd(p) | _odd(q)
     else:
         for i in range(uW):
             p = xf[s0 + i]
             t[i] = _fast(t[i], p)
-            nan |= _isnan(p)
+            nan |= _odd(p)
     return nan
 
 
@@ -2507,15 +2533,7 @@ def max_cf_rows(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw_f
                     continue
                 _hpass_max(yr, tmp, buf, fill, bw, lw, hw, dw, kw_full, sw, a, b)
                 continue
-            j0, j1, _ = _second_tap(i0, i1, 0, nh, 1, dd, dh, 0)
-            _max2(tmp, x[n, c, i0, i1], x[n, c, j0, j1])
-            t = 0
-            for kd in range(nd):
-                for kh in range(nh):
-                    if t >= 2:
-                        _max_into(tmp, x[n, c, i0 + kd * dd, i1 + kh * dh])
-                    t += 1
-            _hpass_max(yr, tmp, buf, fill, bw, lw, hw, dw, kw_full, sw, a, b)
+            _max_row_exact(x, yr, n, c, i0, i1, nd, nh, dd, dh, fill, bw, lw, hw, dw)
 
 
 @nb.njit(inline="always")
@@ -2538,19 +2556,39 @@ def _edges_at(yf, y0, xf, s, bw, lw, hw, a, b, aware):
 
 @nb.njit
 def _max_row_nan(x, yr, n, c, i0, i1, nh, dh, fill, bw, lw, hw, kw_full, sw, a, b):
-    """One output row of max_cf_fold, NaN-aware: the window's nh rows (from (i0, i1), dh
-    apart) folded by _max2 and _max_into, then _hpass_max, as max_cf_rows does (the row of a
-    NaN tap; its own function, so that the hot loop stays small)."""
-    W = x.shape[4]
-    buf = np.empty(2 * W + 4, x.dtype)
+    """One output row of max_cf_fold whose taps hold a NaN or -0 (_odd): one row, NaN-aware
+    (_hpass_max, as max_cf_rows does), or several, exact (_max_row_exact). Its own function,
+    so that the hot loop stays small."""
     if nh == 1:
+        buf = np.empty(2 * x.shape[4] + 4, x.dtype)
         _hpass_max(yr, x[n, c, i0, i1], buf, fill, bw, lw, hw, 1, kw_full, sw, a, b)
         return
-    tmp = np.empty(W, x.dtype)
-    _max2(tmp, x[n, c, i0, i1], x[n, c, i0, i1 + dh])
-    for kh in range(2, nh):
-        _max_into(tmp, x[n, c, i0, i1 + kh * dh])
-    _hpass_max(yr, tmp, buf, fill, bw, lw, hw, 1, kw_full, sw, a, b)
+    _max_row_exact(x, yr, n, c, i0, i1, 1, nh, 0, dh, fill, bw, lw, hw, 1)
+
+
+@nb.njit
+def _max_row_exact(x, yr, n, c, i0, i1, nd, nh, dd, dh, fill, bw, lw, hw, dw):
+    """One channels-first output row, each window's taps in row-major order with _up: the
+    first maximal tap, the first NaN. The rows of the windows' nd * nh real rows (from (i0,
+    i1), dd and dh apart) in order, each window's taps within a row left to right, each
+    merged into the window's running maximum in yr. The redo of a row whose folds met a NaN or
+    -0 tap (_odd), where folding the rows column by column would keep another of tied taps."""
+    OW = bw.shape[0]
+    first = True
+    for kd in range(nd):
+        for kh in range(nh):
+            row = x[n, c, i0 + kd * dd, i1 + kh * dh]
+            for ow in range(OW):
+                lo, hi = lw[ow], hw[ow]
+                if hi <= lo:
+                    yr[ow] = fill
+                    continue
+                e = bw[ow]
+                m = row[e + lo * dw] if first else _up(yr[ow], row[e + lo * dw])
+                for kw in range(lo + 1, hi):
+                    m = _up(m, row[e + kw * dw])
+                yr[ow] = m
+            first = False
 
 
 @nb.njit(**_OPTS)
@@ -2562,8 +2600,8 @@ def max_cf_fold(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw_f
 
     Per output row: the window's rows folded into one over flat offsets, then the interior
     windows in one pass with literal width and stride and the clipped ends inline, all NaN-blind
-    (_fast) with NaN taps noted; a row with one is redone NaN-aware (_max_row_nan), with the
-    comparisons of max_cf_rows. The same passes inside max_cf_rows's own loop, which serves
+    (_fast) with NaN and -0 taps noted; a row with one is redone (_max_row_nan) in row-major
+    order, so that the first of tied taps is kept (+0 and -0, two NaNs). The same passes inside max_cf_rows's own loop, which serves
     every window shape, ran 10-20% slower; (16, 64, 112, 112) 3x3/2 pad 1, kernel alone:
     1.5-1.65 ms in max_cf_rows (its parity-split row), 1.25-1.3 here."""
     N, C, D, H, W = x.shape
@@ -3549,12 +3587,11 @@ def max_cf_small(xf, yf, fill, rows, nr, cols, nc, taps, nt, S, W, P, OW, block,
     column, the maximum of the group's rows for each plane of the block (``cs``, one column
     after the other: the outputs then read it contiguously), then per output the maximum of
     its columns; ``fill`` for a window with no real tap. NaN-blind (_fast); a block with a NaN
-    tap is redone output by output over ``taps`` (``nt[o]`` offsets at ``o * K``, in the same
-    order) with _up, where the first NaN wins. ``chunks`` runs of blocks (one per thread).
-    ``direct``: each output's maximum straight over ``taps`` (then in row-major order), the
-    first maximal tap in that order; folding the rows column by column keeps the first in
-    column-major order instead, which differs for -0 and +0 or two NaNs (the engine asks for
-    it where the row kernel it matches takes that order too, and for integers)."""
+    or -0 tap (_odd: where the column order could keep another of tied taps) is redone output
+    by output over ``taps`` (``nt[o]`` offsets at ``o * K``, in row-major order) with _up,
+    where the first NaN wins. ``chunks`` runs of blocks (one per thread).
+    ``direct``: each output's maximum straight over ``taps`` instead (faster for windows two
+    wide at stride 2, where the fold shares little)."""
     G, R, KC, planes, nblocks, runs = _small_sizes(yf, rows, nr, cols, P, block, chunks)
     K = taps.shape[0] // P
     for ch in prange(runs):
@@ -3595,13 +3632,13 @@ def max_cf_small(xf, yf, fill, rows, nr, cols, nc, taps, nt, S, W, P, OW, block,
                     for b in range(nbu):
                         v = xf[off + b * su]
                         cs[c0 + b] = v
-                        nan |= _isnan(v)
+                        nan |= _odd(v)
                     for r in range(1, k):
                         off = np.uint64(xb + rows[g * R + r] + w)
                         for b in range(nbu):
                             v = xf[off + b * su]
                             cs[c0 + b] = _fast(cs[c0 + b], v)
-                            nan |= _isnan(v)
+                            nan |= _odd(v)
             for o in range(P if not direct else 0):
                 g = o // OW
                 k = nc[o]

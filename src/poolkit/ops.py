@@ -88,9 +88,7 @@ def max_pool(x: np.ndarray, pool_size: IntOrTuple, strides: IntOrTuple | None = 
     y : ndarray
         Same dtype as ``x``; spatial size as in the module docstring. Ties go to the first
         maximum in row-major window order; a window holding NaN gives NaN and points at the first
-        NaN. (Known gap: channels_first windows other than two wide at stride 2, without
-        ``return_indices``, keep the first tie in column-major order, which shows only as the
-        sign of a zero maximum where a window holds both -0 and +0, or as a NaN's payload.)
+        NaN (so the sign of a zero maximum is the first zero's, as in PyTorch).
     indices : ndarray of int64, optional
 
     Examples
