@@ -2601,9 +2601,10 @@ def max_cf_fold(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw_f
     Per output row: the window's rows folded into one over flat offsets, then the interior
     windows in one pass with literal width and stride and the clipped ends inline, all NaN-blind
     (_fast) with NaN and -0 taps noted; a row with one is redone (_max_row_nan) in row-major
-    order, so that the first of tied taps is kept (+0 and -0, two NaNs). The same passes inside max_cf_rows's own loop, which serves
-    every window shape, ran 10-20% slower; (16, 64, 112, 112) 3x3/2 pad 1, kernel alone:
-    1.5-1.65 ms in max_cf_rows (its parity-split row), 1.25-1.3 here."""
+    order, so that the first of tied taps is kept (+0 and -0, two NaNs). The same passes
+    inside max_cf_rows's own loop, which serves every window shape, ran 10-20% slower; (16,
+    64, 112, 112) 3x3/2 pad 1, kernel alone: 1.5-1.65 ms in max_cf_rows (its parity-split
+    row), 1.25-1.3 here."""
     N, C, D, H, W = x.shape
     OD, OH, OW = y.shape[2], y.shape[3], y.shape[4]
     a, b = _interior(bw, lw, hw, kw_full)
