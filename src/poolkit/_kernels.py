@@ -2070,6 +2070,25 @@ def _knan(k):
 
 
 @nb.njit(inline="always")
+def _tile_max2(yf, d, j, xf, u0, u1):
+    """yf[d + j] = the first maximal tap, in row-major order, of columns 2j, 2j + 1 of the two
+    rows at flat offsets u0, u1 of xf (_tile_max's two-row window), NaN-blind (_fast on keys);
+    True when a key is NaN (float16 keys never are)."""
+    one = np.uint64(1)
+    e = j + j
+    a0, b0, a1, b1 = xf[u0 + e], xf[u0 + e + one], xf[u1 + e], xf[u1 + e + one]
+    ka0, kb0, ka1, kb1 = _mkey(a0), _mkey(b0), _mkey(a1), _mkey(b1)
+    if _is_float(xf):
+        t, kt = _kup(a0, ka0, b0, kb0)
+        u, ku = _kup(a1, ka1, b1, kb1)
+    else:  # equal integers are the same bits: the pairs down the columns, faster
+        t, kt = _kup(a0, ka0, a1, ka1)
+        u, ku = _kup(b0, kb0, b1, kb1)
+    yf[d + j] = u if ku > kt else t
+    return _knan(ka0) | _knan(ka1) | _knan(kb0) | _knan(kb1)
+
+
+@nb.njit(inline="always")
 def _tile_max(yf, y0, m, xf, s0, s1, s2, s3, k):
     """yf[y0 + j] = the first maximal tap, in row-major order, of the window of columns 2j,
     2j + 1 of the first k (2-4) of the rows that start at flat indices s0..s3 of xf, for j < m:
@@ -2090,28 +2109,12 @@ def _tile_max(yf, y0, m, xf, s0, s1, s2, s3, k):
             while True:
                 b = min(b, last)
                 for jj in range(_TW):
-                    j = b + np.uint64(jj)
-                    e = j + j
-                    a0, b0, a1, b1 = xf[u0 + e], xf[u0 + e + one], xf[u1 + e], xf[u1 + e + one]
-                    ka0, kb0, ka1, kb1 = _mkey(a0), _mkey(b0), _mkey(a1), _mkey(b1)
-                    t, kt = _kup(a0, ka0, b0, kb0)
-                    u, ku = _kup(a1, ka1, b1, kb1)
-                    yf[d + j] = u if ku > kt else t
+                    _tile_max2(yf, d, b + np.uint64(jj), xf, u0, u1)
                 if b == last:
                     return
                 b += np.uint64(_TW)
         for j in range(np.uint64(m)):
-            e = j + j
-            a0, b0, a1, b1 = xf[u0 + e], xf[u0 + e + one], xf[u1 + e], xf[u1 + e + one]
-            ka0, kb0, ka1, kb1 = _mkey(a0), _mkey(b0), _mkey(a1), _mkey(b1)
-            if _is_float(xf):
-                t, kt = _kup(a0, ka0, b0, kb0)
-                u, ku = _kup(a1, ka1, b1, kb1)
-            else:  # equal integers are the same bits: the pairs down the columns, faster
-                t, kt = _kup(a0, ka0, a1, ka1)
-                u, ku = _kup(b0, kb0, b1, kb1)
-            yf[d + j] = u if ku > kt else t
-            nan |= _knan(ka0) | _knan(ka1) | _knan(kb0) | _knan(kb1)
+            nan |= _tile_max2(yf, d, j, xf, u0, u1)
         if nan:
             for j in range(np.uint64(m)):
                 e = j + j
@@ -2312,19 +2315,6 @@ def sum_cf_tiles(x, y, mode, bd, ld, hd, bh, lh, hh, dd, dh, cd, ch, cw):
                     _tile_sums(yf, y0, OW, xf, s0, s1, s2, nd * nh, 0, True, div)
                 else:
                     _tile_sums(yf, y0, OW, xf, s0, s1, s2, nd * nh, 0, False, div)
-
-@nb.njit(inline="always")
-def _vmax3(t, r0, r1, r2):
-    """t = the running maximum of rows r0, r1, r2 (NaN-blind, _fast); True when a tap is NaN
-    or -0 (_odd: t is then not the maximum, or not the first of tied taps: the caller redoes
-    the row)."""
-    nan = False
-    for i in range(t.shape[0]):
-        a, b, c = r0[i], r1[i], r2[i]
-        t[i] = _fast(_fast(a, b), c)
-        nan |= _odd(a) | _odd(b) | _odd(c)
-    return nan
-
 
 @nb.njit(inline="always")
 def _vmax3_split(ev, od, r0, r1, r2):
@@ -2555,18 +2545,6 @@ def _edges_at(yf, y0, xf, s, bw, lw, hw, a, b, aware):
 
 
 @nb.njit
-def _max_row_nan(x, yr, n, c, i0, i1, nh, dh, fill, bw, lw, hw, kw_full, sw, a, b):
-    """One output row of max_cf_fold whose taps hold a NaN or -0 (_odd): one row, NaN-aware
-    (_hpass_max, as max_cf_rows does), or several, exact (_max_row_exact). Its own function,
-    so that the hot loop stays small."""
-    if nh == 1:
-        buf = np.empty(2 * x.shape[4] + 4, x.dtype)
-        _hpass_max(yr, x[n, c, i0, i1], buf, fill, bw, lw, hw, 1, kw_full, sw, a, b)
-        return
-    _max_row_exact(x, yr, n, c, i0, i1, 1, nh, 0, dh, fill, bw, lw, hw, 1)
-
-
-@nb.njit
 def _max_row_exact(x, yr, n, c, i0, i1, nd, nh, dd, dh, fill, bw, lw, hw, dw):
     """One channels-first output row, each window's taps in row-major order with _up: the
     first maximal tap, the first NaN. The rows of the windows' nd * nh real rows (from (i0,
@@ -2600,7 +2578,7 @@ def max_cf_fold(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw_f
 
     Per output row: the window's rows folded into one over flat offsets, then the interior
     windows in one pass with literal width and stride and the clipped ends inline, all NaN-blind
-    (_fast) with NaN and -0 taps noted; a row with one is redone (_max_row_nan) in row-major
+    (_fast) with NaN and -0 taps noted; a row with one is redone (_max_row_exact) in row-major
     order, so that the first of tied taps is kept (+0 and -0, two NaNs). The same passes
     inside max_cf_rows's own loop, which serves every window shape, ran 10-20% slower; (16,
     64, 112, 112) 3x3/2 pad 1, kernel alone: 1.5-1.65 ms in max_cf_rows (its parity-split
@@ -2628,8 +2606,8 @@ def max_cf_fold(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw_f
                 _prefetch_bytes(xf, s * z + _AHEAD, span)
                 if b > a and _hfused_row(yf, y0 + a, b - a, xf, s + np.uint64(bw[a]), sw,
                                          kw_full):
-                    _max_row_nan(x, y[n, c, od, oh], n, c, i0, i1, nh, dh, fill, bw, lw, hw,
-                                 kw_full, sw, a, b)
+                    _max_row_exact(x, y[n, c, od, oh], n, c, i0, i1, 1, nh, 0, dh, fill, bw,
+                                   lw, hw, 1)
                     continue
                 _edges_at(yf, y0, xf, s, bw, lw, hw, a, b, True)
                 continue
@@ -2643,8 +2621,8 @@ def max_cf_fold(x, y, fill, bd, ld, hd, bh, lh, hh, bw, lw, hw, dd, dh, dw, kw_f
                 _prefetch_bytes(xf, (s + step + step) * z + _AHEAD, span)
                 nan = _fold_flat(tmp, xf, s, s + step, s + step + step, s, 3, True)
             if nan:
-                _max_row_nan(x, y[n, c, od, oh], n, c, i0, i1, nh, dh, fill, bw, lw, hw,
-                             kw_full, sw, a, b)
+                _max_row_exact(x, y[n, c, od, oh], n, c, i0, i1, 1, nh, 0, dh, fill, bw, lw,
+                               hw, 1)
                 continue
             if b > a:
                 _hfused_row(yf, y0 + a, b - a, tmp, bw[a], sw, kw_full)
